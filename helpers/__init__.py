@@ -1,0 +1,6 @@
+"""Helpers for the RLHF with TRL course: what the notebooks reuse, and what is not the lesson.
+
+One module per subject: ``env`` (stacks, devices, model ids), ``profiles`` (settings per machine),
+``tiny`` (small offline models), ``course`` (course map, metrics, the runner). Every module
+imports on both TRL stacks.
+"""

@@ -1,0 +1,220 @@
+"""Which TRL is installed, whether it is the stack a notebook needs, and what machine this is.
+
+Imports nothing heavy at module level, so the first cell of a notebook can check its stack
+before torch, transformers or TRL are loaded (and fail fast, with the command that fixes it).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import socket
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Optional
+
+# The course's two stacks: what each one pins, and how to install it.
+STACKS = {
+    "legacy": {
+        "requirements": "requirements-legacy-trl.txt",
+        "kernel": "rlhf-legacy",
+        "trl": "0.11.4",
+        "what": "the classic PPO API: PPOTrainer.generate / .step and value-head models",
+    },
+    "modern": {
+        "requirements": "requirements.txt",
+        "kernel": "rlhf-modern",
+        "trl": "1.16.0",
+        "what": "today's TRL: SFTTrainer, GRPOTrainer, RLOOTrainer (no PPO)",
+    },
+}
+TORCH_VERSION = "2.13.0"
+
+
+class WrongStackError(RuntimeError):
+    """The installed TRL is not the one this notebook was written for."""
+
+
+class ModelUnavailableError(OSError):
+    """A model id that is neither a tiny course model, a local folder, nor reachable on the hub."""
+
+
+def _version_tuple(version: str) -> tuple[int, int]:
+    """'0.11.4' -> (0, 11); '1.16.0.dev0' -> (1, 16)."""
+    parts = version.split(".")
+    return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or 0)
+
+
+def installed_version(package: str) -> Optional[str]:
+    """The installed version of a distribution, or None. >>> installed_version("trl") -> '1.16.0'"""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def trl_api_family(trl_version: Optional[str] = None) -> dict:
+    """What a TRL version offers, from the version alone.
+
+    >>> trl_api_family("0.11.4")["ppo"]
+    'classic'
+    """
+    trl_version = trl_version or installed_version("trl")
+    if trl_version is None:
+        return {"trl": None, "ppo": None, "grpo": False, "summary": "TRL is not installed"}
+    v = _version_tuple(trl_version)
+    if v < (0, 12):
+        ppo, summary = "classic", "classic PPO: PPOTrainer(config, model, ref_model, tokenizer), generate/step"
+    elif v < (0, 26):
+        ppo, summary = "rewritten", "rewritten PPO (0.12+): trainer.train() with a sequence-classifier reward model"
+    elif v < (1, 13):
+        ppo, summary = "experimental", "PPO moved to trl.experimental.ppo (0.26+)"
+    else:
+        ppo, summary = None, "no PPO (removed in 1.13): use GRPO or RLOO"
+    grpo = v >= (0, 14)
+    return {"trl": trl_version, "ppo": ppo, "grpo": grpo, "summary": summary}
+
+
+def detect_stack(trl_version: Optional[str] = None) -> Optional[str]:
+    """'legacy' (classic PPO API), 'modern' (TRL 1.13 or later), or None for anything else.
+
+    >>> detect_stack("0.11.4"), detect_stack("1.16.0"), detect_stack("0.20.0")
+    ('legacy', 'modern', None)
+    """
+    trl_version = trl_version or installed_version("trl")
+    if trl_version is None:
+        return None
+    v = _version_tuple(trl_version)
+    if (0, 11) <= v < (0, 12):
+        return "legacy"
+    if v >= (1, 13):
+        return "modern"
+    return None
+
+
+def install_command(stack: str) -> str:
+    """The exact commands that install a stack into the current environment."""
+    requirements = STACKS[stack]["requirements"]
+    return (
+        f"pip install torch=={TORCH_VERSION} && "
+        f"pip install -r {requirements} -c constraints-torch.txt && pip install -e ."
+    )
+
+
+def require_stack(stack: str) -> str:
+    """Stop with the install command unless the installed TRL is `stack`'s. Returns the TRL version.
+
+    >>> require_stack("modern")  # on the modern stack: '1.16.0'
+    """
+    if stack not in STACKS:
+        raise ValueError(f"Unknown stack {stack!r}; the course has {sorted(STACKS)}.")
+    family = trl_api_family()
+    found = detect_stack()
+    if found == stack:
+        return family["trl"]
+    info = STACKS[stack]
+    installed = f"trl {family['trl']} ({family['summary']})" if family["trl"] else "no TRL at all"
+    raise WrongStackError(
+        f"This notebook needs the {stack} stack: trl {info['trl']}, {info['what']}.\n"
+        f"This kernel has {installed} (Python {platform.python_version()}, {sys.executable}).\n"
+        f"Fix: pick the Jupyter kernel '{info['kernel']}' if you ran `bash scripts/setup.sh`, "
+        f"or install the stack into this environment from the course folder:\n"
+        f"    {install_command(stack)}\n"
+        f"then restart the kernel. On Colab, run the setup cell at the top of the notebook."
+    )
+
+
+def device_report() -> dict:
+    """Python, torch, TRL and the accelerator this process sees.
+
+    >>> device_report()["device"]  # 'cuda', 'mps' or 'cpu'
+    """
+    import torch
+
+    report = {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cpu_cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "transformers": installed_version("transformers"),
+        "trl": installed_version("trl"),
+        "stack": detect_stack(),
+        "device": "cpu",
+        "gpu_name": None,
+        "gpu_memory_gb": None,
+        "bf16_supported": False,
+    }
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        report.update(
+            device="cuda",
+            gpu_name=props.name,
+            gpu_memory_gb=round(props.total_memory / 1024**3, 1),
+            bf16_supported=torch.cuda.is_bf16_supported(),
+        )
+    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        report.update(device="mps", gpu_name="Apple GPU (MPS)")
+    return report
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch so that a run can be repeated."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def use_one_thread() -> None:
+    """One CPU thread for tiny runs: on a shared 2-core machine two threads made steps 9-40x slower."""
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """True when the Hugging Face Hub answers on its HTTPS port (and offline mode is off)."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_model(model_id: str) -> str:
+    """What `from_pretrained` should load for a profile's model id.
+
+    Tiny course models ('tiny-gpt2', ...) are built locally (cached) and their folder is returned;
+    a local folder is returned as is; a hub id is returned when it is cached or the hub answers.
+    Otherwise a ModelUnavailableError says why and what to do.
+
+    >>> resolve_model("tiny-gpt2")  # '/home/you/.cache/rlhf-course/tiny/tiny-gpt2-3f2a...'
+    """
+    from helpers import tiny
+
+    if model_id in tiny.TINY_MODELS:
+        return str(tiny.build(model_id))
+    if Path(model_id).expanduser().is_dir():
+        return str(Path(model_id).expanduser())
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(model_id, "config.json")
+    except Exception:  # an id the hub client rejects is handled below like an unreachable one
+        cached = None
+    if isinstance(cached, str) or hub_reachable():
+        return model_id
+    raise ModelUnavailableError(
+        f"Cannot load {model_id!r}: it is not a folder here, not in the Hugging Face cache, and "
+        f"the hub cannot be reached (offline, HF_HUB_OFFLINE=1, or no network).\n"
+        f"Either connect and run again, download it elsewhere and pass its folder as the model id, "
+        f"or use profile='tiny', which builds small models locally and works offline."
+    )

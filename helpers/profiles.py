@@ -1,0 +1,166 @@
+"""Profiles: every setting that changes with the machine, as data, one table per profile.
+
+A notebook reads its own section: ``settings = get_profile("tiny").notebook("sft")``, then uses
+``settings.model_id``, ``settings.epochs`` and so on. Nothing else in a notebook branches on the
+profile. ``get_profile("auto")`` picks the profile for the GPU it finds.
+
+Notebook sections: setup (00), genre_ppo (01), sft (02), ppo_sft (03), grpo (04).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Optional
+
+NOTEBOOK_SECTIONS = ("setup", "genre_ppo", "sft", "ppo_sft", "grpo")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    device: str  # "cpu" or "cuda"
+    min_gpu_memory_gb: Optional[float]  # the smallest GPU this profile is sized for; None on CPU
+    notebooks: dict = field(repr=False)
+
+    def notebook(self, section: str) -> SimpleNamespace:
+        """This profile's settings for one notebook, as attributes: ``settings.model_id``."""
+        if section not in self.notebooks:
+            raise KeyError(f"Profile {self.name!r} has no section {section!r}; it has {sorted(self.notebooks)}.")
+        return SimpleNamespace(profile=self.name, device=self.device, **self.notebooks[section])
+
+
+# Model ids. Tiny ones are built locally by helpers.tiny; the rest come from the Hugging Face hub.
+GPT2, DISTILGPT2, QWEN = "gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"
+GENRE_CLASSIFIER, MINILM = "distilbert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"
+
+_TINY = {
+    "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
+    "genre_ppo": dict(
+        policy_model="tiny-gpt2", classifier_model="tiny-bert", precision="fp32",
+        ppo_steps=30, batch_size=16, mini_batch_size=8, max_new_tokens=12, learning_rate=1e-3,
+        classifier_epochs=3,
+    ),
+    "sft": dict(
+        model_id="tiny-gpt2", train_size=200, eval_size=24, epochs=3, batch_size=8,
+        gradient_accumulation_steps=1, max_length=160, learning_rate=2e-3, precision="fp32",
+        gradient_checkpointing=False,
+    ),
+    "ppo_sft": dict(
+        policy_model="sft_checkpoint", small_policy_model="tiny-distilgpt2", reward_model="tiny-minilm",
+        precision="fp32", lora=False, ppo_steps=30, batch_size=16, mini_batch_size=8,
+        max_new_tokens=48, learning_rate=1e-3, eval_size=24,
+    ),
+    "grpo": dict(
+        model_id="tiny-qwen2-chat", train_size=64, max_steps=100, per_device_train_batch_size=8,
+        gradient_accumulation_steps=1, num_generations=8, max_completion_length=24,
+        learning_rate=1e-3, beta=0.0, lora=False, load_in_4bit=False, gradient_checkpointing=False,
+        precision="fp32", eval_size=24,
+    ),
+}
+
+
+def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> dict:
+    """The real-model settings shared by the GPU profiles; only memory-bound numbers differ."""
+    return {
+        "setup": dict(model_id=GPT2, max_new_tokens=40),
+        "genre_ppo": dict(
+            policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, precision=precision,
+            ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
+            max_new_tokens=40, learning_rate=1.41e-5, classifier_epochs=2,
+        ),
+        "sft": dict(
+            model_id=GPT2, train_size=7473, eval_size=250, epochs=3, batch_size=sft_batch,
+            gradient_accumulation_steps=max(1, 16 // sft_batch), max_length=512, learning_rate=5e-5,
+            precision=precision, gradient_checkpointing=sft_batch < 8,
+        ),
+        "ppo_sft": dict(
+            policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM,
+            precision=precision, lora=False, ppo_steps=200, batch_size=ppo_batch,
+            mini_batch_size=max(1, ppo_batch // 4), max_new_tokens=128, learning_rate=1.41e-5,
+            eval_size=250,
+        ),
+        "grpo": dict(
+            model_id=QWEN, train_size=7473, max_steps=500, learning_rate=1e-6, beta=0.0,
+            precision=precision, eval_size=250, **grpo,
+        ),
+    }
+
+
+PROFILES = {
+    "tiny": Profile(
+        "tiny", "tiny random-init models built locally: offline, CPU, about a minute a notebook",
+        "cpu", None, _TINY,
+    ),
+    "rtx2080ti-11gb": Profile(
+        "rtx2080ti-11gb", "an 11 GB card (RTX 2080 Ti, RTX 3060 12 GB): LoRA, batch size 1 for GRPO",
+        "cuda", 10.5,
+        _gpu_profile(sft_batch=4, ppo_batch=8, precision="fp16", grpo=dict(
+            per_device_train_batch_size=1, gradient_accumulation_steps=8, num_generations=8,
+            max_completion_length=200, lora=True, load_in_4bit=False, gradient_checkpointing=True,
+        )),
+    ),
+    "t4-16gb": Profile(
+        "t4-16gb", "a free Colab T4 (16 GB, no bf16): fp16, LoRA for GRPO",
+        "cuda", 14.5,
+        _gpu_profile(sft_batch=8, ppo_batch=16, precision="fp16", grpo=dict(
+            per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=8,
+            max_completion_length=256, lora=True, load_in_4bit=False, gradient_checkpointing=True,
+        )),
+    ),
+    "a100-40gb": Profile(
+        "a100-40gb", "a 40-80 GB card (A100, H100, L40S): bf16, full fine-tuning",
+        "cuda", 38.0,
+        _gpu_profile(sft_batch=16, ppo_batch=64, precision="bf16", grpo=dict(
+            per_device_train_batch_size=16, gradient_accumulation_steps=1, num_generations=16,
+            max_completion_length=512, lora=False, load_in_4bit=False, gradient_checkpointing=False,
+        )),
+    ),
+}
+
+
+class ProfileError(ValueError):
+    """An unknown profile, or 'auto' on a machine no real profile fits."""
+
+
+def pick_profile_for_gpu(gpu_memory_gb: Optional[float]) -> str:
+    """The largest GPU profile that fits a card of this size.
+
+    >>> pick_profile_for_gpu(15.0), pick_profile_for_gpu(80.0)
+    ('t4-16gb', 'a100-40gb')
+    """
+    if gpu_memory_gb is None:
+        raise ProfileError(
+            "No CUDA GPU found, and the real course needs one (GPT-2 and Qwen2.5-0.5B train far too "
+            "slowly on a CPU).\nRun with profile='tiny' instead: small models built locally, offline, "
+            "about a minute per notebook (set RLHF_PROFILE=tiny, or edit the parameters cell).\n"
+            "For the real models, open the notebook in Colab (Runtime > Change runtime type > T4 GPU)."
+        )
+    fitting = [p for p in PROFILES.values() if p.min_gpu_memory_gb and p.min_gpu_memory_gb <= gpu_memory_gb]
+    if not fitting:
+        raise ProfileError(
+            f"This GPU has {gpu_memory_gb:.1f} GB; the smallest real profile, 'rtx2080ti-11gb', wants "
+            f"{PROFILES['rtx2080ti-11gb'].min_gpu_memory_gb} GB. Use profile='tiny', or a bigger GPU "
+            f"(a free Colab T4 has 16 GB)."
+        )
+    return max(fitting, key=lambda p: p.min_gpu_memory_gb).name
+
+
+def get_profile(name: Optional[str] = None) -> Profile:
+    """A profile by name; 'auto' (the default, or $RLHF_PROFILE) picks one for the GPU found.
+
+    >>> get_profile("tiny").notebook("sft").epochs
+    3
+    """
+    name = (name or os.environ.get("RLHF_PROFILE") or "auto").strip()
+    if name == "auto":
+        from helpers.env import device_report
+
+        report = device_report()
+        name = pick_profile_for_gpu(report["gpu_memory_gb"] if report["device"] == "cuda" else None)
+        print(f"Profile 'auto' picked {name!r} for {report['gpu_name']} ({report['gpu_memory_gb']} GB).")
+    if name not in PROFILES:
+        raise ProfileError(f"Unknown profile {name!r}. Valid profiles: {', '.join(['auto', *PROFILES])}.")
+    return PROFILES[name]

@@ -1,0 +1,231 @@
+"""Tiny stand-ins for every model the course uses, built offline in seconds and cached.
+
+Each is saved with ``save_pretrained``, so a notebook loads it with ``from_pretrained(folder)``,
+the same code that loads a hub id. They are random-init: they learn the course's small tiny
+tasks in CI time, not English. Both stacks build and load every one of them.
+
+>>> folder = build("tiny-gpt2")       # ~/.cache/rlhf-course/tiny/tiny-gpt2-<recipe hash>
+>>> AutoModelForCausalLM.from_pretrained(folder)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# name -> recipe. A recipe is everything that decides the files; its hash names the cache folder.
+TINY_MODELS = {
+    "tiny-gpt2": dict(kind="gpt2", stands_in_for="gpt2", vocab_size=640, n_layer=2, n_embd=64, n_head=2),
+    "tiny-distilgpt2": dict(kind="gpt2", stands_in_for="distilgpt2", vocab_size=640, n_layer=1, n_embd=64, n_head=2),
+    "tiny-qwen2-chat": dict(
+        kind="qwen2", stands_in_for="Qwen/Qwen2.5-0.5B-Instruct", vocab_size=640, hidden_size=64,
+        intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+    ),
+    "tiny-bert": dict(
+        kind="bert", stands_in_for="distilbert-base-uncased", vocab_size=640, hidden_size=64,
+        num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+    ),
+    "tiny-minilm": dict(
+        kind="sentence-encoder", stands_in_for="sentence-transformers/all-MiniLM-L6-v2", vocab_size=640,
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+    ),
+}
+
+SEED = 0
+MAX_POSITIONS = 512
+CORPUS_FILE = Path(__file__).with_name("tiny_corpus.txt")
+# Qwen2's own pre-tokenizer split, so that a Qwen2Tokenizer rebuilt from our files splits the same.
+QWEN_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content']"
+    " + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% endif %}"
+)
+
+
+def cache_root() -> Path:
+    """Where tiny models live: $RLHF_TINY_CACHE, or ~/.cache/rlhf-course/tiny."""
+    return Path(os.environ.get("RLHF_TINY_CACHE", Path.home() / ".cache" / "rlhf-course" / "tiny"))
+
+
+def recipe_hash(name: str) -> str:
+    """A short hash of the recipe, the corpus and this module's code: change any, and it rebuilds."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(TINY_MODELS[name], sort_keys=True).encode())
+    digest.update(CORPUS_FILE.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def build(name: str, cache_dir: Path | str | None = None) -> Path:
+    """Build (or reuse) a tiny model and return its folder, ready for ``from_pretrained``."""
+    if name not in TINY_MODELS:
+        raise KeyError(f"Unknown tiny model {name!r}; the course has {sorted(TINY_MODELS)}.")
+    root = Path(cache_dir) if cache_dir else cache_root()
+    folder = root / f"{name}-{recipe_hash(name)}"
+    if (folder / "config.json").exists():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    # Build into a temporary folder and rename, so an interrupted build never looks finished.
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        _BUILDERS[TINY_MODELS[name]["kind"]](TINY_MODELS[name], work)
+        try:
+            work.rename(folder)
+        except OSError:  # another process finished the same build first
+            if not (folder / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return folder
+
+
+def _corpus_lines() -> list[str]:
+    return [line for line in CORPUS_FILE.read_text().splitlines() if line.strip()]
+
+
+def _byte_level_bpe(vocab_size: int, special_tokens: list[str], qwen_split: bool):
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    if qwen_split:
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+    else:
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=special_tokens, show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tokenizer.train_from_iterator(_corpus_lines(), trainer)
+    return tokenizer
+
+
+def _wordpiece(vocab_size: int):
+    """A BERT WordPiece tokenizer. Its vocabulary is made here, not trained: the WordPiece trainer
+    breaks ties at random, and a tiny model must build the same way every time. Characters (and
+    their ## forms) first, so any text encodes, then whole words by frequency."""
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    normalizer, splitter = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    words = Counter(
+        word for line in _corpus_lines() for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(line))
+    )
+    chars = sorted({ch for word in words for ch in word})
+    vocab = specials + chars + [f"##{ch}" for ch in chars]
+    by_frequency = sorted((w for w in words if w not in vocab), key=lambda w: (-words[w], w))
+    vocab += by_frequency[: max(0, vocab_size - len(vocab))]
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = splitter
+    tokenizer.decoder = decoders.WordPiece()
+    cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return tokenizer
+
+
+def _build_gpt2(recipe: dict, folder: Path) -> None:
+    import torch
+    import transformers
+
+    eos = "<|endoftext|>"
+    tokenizer = transformers.GPT2TokenizerFast(
+        tokenizer_object=_byte_level_bpe(recipe["vocab_size"], [eos], qwen_split=False),
+        bos_token=eos, eos_token=eos, unk_token=eos,
+    )
+    config = transformers.GPT2Config(
+        vocab_size=len(tokenizer), n_positions=MAX_POSITIONS, n_embd=recipe["n_embd"],
+        n_layer=recipe["n_layer"], n_head=recipe["n_head"],
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(SEED)
+    transformers.GPT2LMHeadModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def _build_qwen2(recipe: dict, folder: Path) -> None:
+    import torch
+    import transformers
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tokenizer = transformers.Qwen2TokenizerFast(
+        tokenizer_object=_byte_level_bpe(recipe["vocab_size"], specials, qwen_split=True),
+        eos_token="<|im_end|>", pad_token="<|endoftext|>", unk_token=None, bos_token=None,
+    )
+    tokenizer.chat_template = CHATML_TEMPLATE
+    config = transformers.Qwen2Config(
+        vocab_size=len(tokenizer), max_position_embeddings=MAX_POSITIONS, tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        **{k: recipe[k] for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
+                                  "num_attention_heads", "num_key_value_heads")},
+    )
+    torch.manual_seed(SEED)
+    model = transformers.Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.pad_token_id]
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    # transformers 5 writes the template to chat_template.jinja, which 4.x does not read: keep both.
+    config_file = folder / "tokenizer_config.json"
+    tokenizer_config = json.loads(config_file.read_text())
+    tokenizer_config["chat_template"] = CHATML_TEMPLATE
+    config_file.write_text(json.dumps(tokenizer_config, indent=2))
+
+
+def _build_bert(recipe: dict, folder: Path) -> None:
+    import torch
+    import transformers
+
+    tokenizer = transformers.BertTokenizerFast(tokenizer_object=_wordpiece(recipe["vocab_size"]), do_lower_case=True)
+    config = transformers.BertConfig(
+        vocab_size=len(tokenizer), max_position_embeddings=MAX_POSITIONS, pad_token_id=tokenizer.pad_token_id,
+        **{k: recipe[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")},
+    )
+    torch.manual_seed(SEED)
+    transformers.BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def _build_sentence_encoder(recipe: dict, folder: Path) -> None:
+    """A BERT plus the sentence-transformers layout: mean pooling, then L2 normalisation."""
+    _build_bert(recipe, folder)
+    files = {
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+        "sentence_bert_config.json": {"max_seq_length": 128, "do_lower_case": False},
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": recipe["hidden_size"], "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+        },
+    }
+    for relative, content in files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(json.dumps(content, indent=2))
+    (folder / "2_Normalize").mkdir(exist_ok=True)
+
+
+_BUILDERS = {
+    "gpt2": _build_gpt2,
+    "qwen2": _build_qwen2,
+    "bert": _build_bert,
+    "sentence-encoder": _build_sentence_encoder,
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up the course's two stacks, each in its own virtual environment with its own Jupyter kernel:
+#   .venvs/modern  (requirements.txt,             kernel "rlhf-modern": notebooks 00, 02, 04)
+#   .venvs/legacy  (requirements-legacy-trl.txt,  kernel "rlhf-legacy": notebooks 01, 03)
+# Torch goes in first, pinned; constraints-torch.txt keeps anything later from swapping it.
+# Re-running is cheap: a stack whose requirement files have not changed is left alone.
+# PYTHON=/path/to/python3.11 picks the interpreter (3.10 or 3.11; the legacy stack wants <= 3.11).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+TORCH_VERSION=2.13.0
+
+setup_stack() {
+  local name=$1 requirements=$2
+  local venv=.venvs/$name
+  local want
+  want=$(cat "$requirements" constraints-torch.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+  if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$want" ]; then
+    echo "[setup] $name stack: up to date ($venv)"
+    return
+  fi
+  echo "[setup] $name stack: installing into $venv with $("$PYTHON" --version) (a few minutes the first time)"
+  rm -f "$venv/.installed"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q "torch==$TORCH_VERSION"
+  "$venv/bin/python" -m pip install -q -r "$requirements" -c constraints-torch.txt
+  "$venv/bin/python" -m pip install -q --no-deps -e .
+  # Kernels are registered inside the modern environment, which runs papermill and pytest
+  # (scripts put it first on JUPYTER_PATH, so a stale user-wide kernel cannot shadow it).
+  "$venv/bin/python" -m ipykernel install --prefix "$PWD/.venvs/modern" --name "rlhf-$name" \
+    --display-name "RLHF course ($name stack)" > /dev/null 2>&1
+  "$venv/bin/python" -c "import torch, trl; print('[setup] $name stack ready: torch', torch.__version__, '| trl', trl.__version__)"
+  echo "$want" > "$venv/.installed"
+}
+
+start=$(date +%s)
+setup_stack modern requirements.txt
+setup_stack legacy requirements-legacy-trl.txt
+echo "[setup] done in $(( $(date +%s) - start )) s. Kernels: rlhf-modern, rlhf-legacy (in .venvs/modern)."

@@ -1,0 +1,65 @@
+"""Shared fixtures: the repository, each stack's Python, and the environment notebooks run in."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VENVS = REPO / ".venvs"
+
+# Kernels live in the modern environment (scripts/setup.sh); make sure papermill finds them first.
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    [str(VENVS / "modern" / "share" / "jupyter"), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def stack_python(stack: str) -> Path:
+    python = VENVS / stack / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"No {stack} stack at {python}: run `bash scripts/setup.sh` first.")
+    return python
+
+
+@pytest.fixture(scope="session")
+def legacy_python() -> Path:
+    return stack_python("legacy")
+
+
+@pytest.fixture(scope="session")
+def modern_python() -> Path:
+    return stack_python("modern")
+
+
+def run_python(python: Path, *args: str, timeout: int = 300) -> str:
+    """Run a script in a stack's Python from the repository root; fail the test with its stderr."""
+    result = subprocess.run(
+        [str(python), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{python} {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> dict:
+    """Execute a course notebook with papermill and return the metrics.json it wrote."""
+    import papermill
+
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / notebook),
+        str(output_dir / notebook),
+        parameters={"profile": "tiny", "output_dir": str(output_dir), **parameters},
+        kernel_name=kernel,
+        cwd=str(REPO / "notebooks"),
+        progress_bar=False,
+    )
+    return json.loads((output_dir / "metrics.json").read_text())
+
+
+assert sys.version_info >= (3, 9)

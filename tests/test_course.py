@@ -1,0 +1,79 @@
+"""helpers.course: the runner names failures, keeps going, and never leaves half a result."""
+
+import json
+
+import nbformat
+import pytest
+
+from helpers import course
+
+
+def make_notebook(path, code):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('profile = "tiny"\noutput_dir = "out"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(code),
+    ])
+    notebook.metadata["kernelspec"] = {"name": "rlhf-modern", "display_name": "modern", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def fake_course(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    make_notebook(notebooks / "a_fails.ipynb", "raise ValueError('the reward model is missing')")
+    make_notebook(notebooks / "b_works.ipynb", (
+        "from helpers.course import write_metrics\n"
+        "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1,\n"
+        "    'learning': {'metric': 'reward', 'first_quarter_mean': 0.2, 'last_quarter_mean': 0.7}})"
+    ))
+    monkeypatch.setattr(course, "NOTEBOOKS_DIR", notebooks)
+    monkeypatch.setattr(course, "COURSE", [
+        dict(notebook="a_fails.ipynb", stack="modern", section="setup"),
+        dict(notebook="b_works.ipynb", stack="modern", section="setup"),
+        dict(notebook="c_not_written_yet.ipynb", stack="legacy", section="setup"),
+    ])
+    return tmp_path / "run"
+
+
+def test_a_failed_notebook_is_named_and_the_rest_still_run(fake_course):
+    rows = course.run_course("tiny", fake_course)
+    assert [(r["notebook"], r["status"]) for r in rows] == [("a_fails", "failed"), ("b_works", "ran")]
+    assert rows[0]["error"] == "ValueError: the reward model is missing"
+    assert rows[1]["metrics"] == "reward: 0.200 -> 0.700"
+
+
+def test_failed_output_is_not_left_looking_like_a_result(fake_course):
+    course.run_course("tiny", fake_course)
+    assert sorted(p.name for p in fake_course.iterdir()) == [
+        "a_fails.failed", "b_works", "summary.json", "summary.md",
+    ]
+    assert (fake_course / "a_fails.failed" / "a_fails.ipynb").exists()  # the executed notebook, to read the error
+
+
+def test_summary_has_each_notebook_status_time_and_path(fake_course):
+    course.run_course("tiny", fake_course)
+    summary = json.loads((fake_course / "summary.json").read_text())
+    assert summary["profile"] == "tiny"
+    assert [r["status"] for r in summary["notebooks"]] == ["failed", "ran"]
+    assert all(r["wall_seconds"] > 0 for r in summary["notebooks"])
+    markdown = (fake_course / "summary.md").read_text()
+    assert "**failed**: ValueError: the reward model is missing" in markdown
+    assert str(fake_course / "b_works" / "b_works.ipynb") in markdown
+
+
+def test_unknown_profile_stops_before_running_anything(fake_course):
+    with pytest.raises(ValueError, match="Valid profiles"):
+        course.run_course("giant", fake_course)
+    assert not fake_course.exists()
+
+
+def test_write_metrics_replaces_the_file_whole(tmp_path):
+    course.write_metrics(tmp_path, {"notebook": "x", "wall_seconds": 1})
+    course.write_metrics(tmp_path, {"notebook": "x", "wall_seconds": 2})
+    assert json.loads((tmp_path / "metrics.json").read_text())["wall_seconds"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_main_exits_non_zero_when_a_notebook_failed(fake_course):
+    assert course.main(["--profile", "tiny", "--out", str(fake_course)]) == 1

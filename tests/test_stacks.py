@@ -1,0 +1,57 @@
+"""Both stacks: each detects itself, and each loads every tiny model the other built, identically."""
+
+import json
+
+import pytest
+
+from .conftest import run_python
+
+
+def flat(rows):
+    return [value for row in rows for value in row]
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory, legacy_python, modern_python):
+    """Models built by the modern stack and read by both; and built by the legacy stack, read by modern."""
+    modern_built, legacy_built = tmp_path_factory.mktemp("modern-built"), tmp_path_factory.mktemp("legacy-built")
+    return {
+        ("modern", "modern"): json.loads(run_python(modern_python, "tests/stack_probe.py", str(modern_built))),
+        ("modern", "legacy"): json.loads(run_python(legacy_python, "tests/stack_probe.py", str(modern_built))),
+        ("legacy", "legacy"): json.loads(run_python(legacy_python, "tests/stack_probe.py", str(legacy_built))),
+        ("legacy", "modern"): json.loads(run_python(modern_python, "tests/stack_probe.py", str(legacy_built))),
+    }
+
+
+def test_each_stack_detects_itself(probes):
+    assert probes[("modern", "legacy")]["stack"] == "legacy"
+    assert probes[("modern", "legacy")]["trl"]["ppo"] == "classic"
+    assert probes[("modern", "modern")]["stack"] == "modern"
+    assert probes[("modern", "modern")]["trl"]["ppo"] is None
+
+
+@pytest.mark.parametrize(("built_by", "other"), [("modern", "legacy"), ("legacy", "modern")])
+def test_the_other_stack_loads_every_tiny_model_identically(probes, built_by, other):
+    own, theirs = probes[(built_by, built_by)]["models"], probes[(built_by, other)]["models"]
+    assert own.keys() == theirs.keys()
+    for name in own:
+        assert own[name]["ids"] == theirs[name]["ids"], f"{name}: tokenizers disagree"
+        assert flat(own[name]["outputs"]) == pytest.approx(flat(theirs[name]["outputs"]), abs=1e-5), name
+        assert own[name].get("chat") == theirs[name].get("chat")
+
+
+def test_both_stacks_build_the_same_tiny_models(probes):
+    modern, legacy = probes[("modern", "modern")]["models"], probes[("legacy", "modern")]["models"]
+    for name in modern:
+        assert modern[name]["ids"] == legacy[name]["ids"]
+        assert flat(modern[name]["outputs"]) == pytest.approx(flat(legacy[name]["outputs"]), abs=1e-5)
+
+
+def test_legacy_sentence_transformers_reads_the_tiny_encoder(probes):
+    assert probes[("modern", "legacy")]["models"]["tiny-minilm"]["embedding_norm"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_helpers_import_on_the_legacy_stack(legacy_python):
+    modules = "env, profiles, tiny, course"
+    out = run_python(legacy_python, "-c", f"from helpers import {modules}; print('ok')")
+    assert out.strip() == "ok"

@@ -159,6 +159,26 @@ def device_report() -> dict:
     return report
 
 
+def trainer_precision(precision: str, device: str) -> dict:
+    """Precision flags for a transformers/TRL training config: fp16 or bf16 on a GPU, fp32 on CPU.
+
+    >>> trainer_precision("fp16", "cpu")
+    {'fp16': False, 'bf16': False, 'use_cpu': True}
+    """
+    import torch
+
+    if precision not in ("fp32", "fp16", "bf16"):
+        raise ValueError(f"precision must be 'fp32', 'fp16' or 'bf16', not {precision!r}")
+    if device != "cuda" or not torch.cuda.is_available():
+        if precision != "fp32":
+            print(f"No CUDA GPU: training in fp32 instead of {precision} (16-bit training needs a GPU).")
+        return {"fp16": False, "bf16": False, "use_cpu": True}
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        print("This GPU has no bf16 (a T4, a 2080 Ti): training in fp16 instead.")
+        precision = "fp16"
+    return {"fp16": precision == "fp16", "bf16": precision == "bf16", "use_cpu": False}
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and torch so that a run can be repeated."""
     import numpy as np

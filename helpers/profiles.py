@@ -44,9 +44,9 @@ _TINY = {
         classifier_epochs=3,
     ),
     "sft": dict(
-        model_id="tiny-gpt2", train_size=200, eval_size=24, epochs=3, batch_size=8,
-        gradient_accumulation_steps=1, max_length=160, learning_rate=2e-3, precision="fp32",
-        gradient_checkpointing=False,
+        model_id="tiny-gpt2", data_source="arithmetic", train_size=1000, eval_size=24, epochs=3,
+        batch_size=8, gradient_accumulation_steps=1, max_length=160, learning_rate=3e-3,
+        precision="fp32", gradient_checkpointing=False, eval_max_new_tokens=48,
     ),
     "ppo_sft": dict(
         policy_model="sft_checkpoint", small_policy_model="tiny-distilgpt2", reward_model="tiny-minilm",
@@ -72,9 +72,10 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             max_new_tokens=40, learning_rate=1.41e-5, classifier_epochs=2,
         ),
         "sft": dict(
-            model_id=GPT2, train_size=7473, eval_size=250, epochs=3, batch_size=sft_batch,
-            gradient_accumulation_steps=max(1, 16 // sft_batch), max_length=512, learning_rate=5e-5,
-            precision=precision, gradient_checkpointing=sft_batch < 8,
+            model_id=GPT2, data_source="hub", train_size=7473, eval_size=250, epochs=3,
+            batch_size=sft_batch, gradient_accumulation_steps=max(1, 16 // sft_batch), max_length=512,
+            learning_rate=5e-5, precision=precision, gradient_checkpointing=sft_batch < 8,
+            eval_max_new_tokens=256,
         ),
         "ppo_sft": dict(
             policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM,

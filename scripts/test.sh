@@ -7,7 +7,7 @@ bash scripts/setup.sh
 source scripts/env.sh
 export HF_HUB_OFFLINE=1 RLHF_PROFILE=tiny
 start=$(date +%s)
-ruff check helpers tests
+ruff check helpers tests benchmarks
 python -m pytest tests "$@"
 python -m pytest --nbmake --nbmake-timeout=900 notebooks
 echo "[test] all tests passed in $(( $(date +%s) - start )) s"

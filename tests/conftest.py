@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -62,4 +61,8 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
     return json.loads((output_dir / "metrics.json").read_text())
 
 
-assert sys.version_info >= (3, 9)
+@pytest.fixture(scope="session")
+def sft_run(tmp_path_factory) -> tuple[Path, dict]:
+    """Notebook 02 run once on the tiny profile: its output folder (the checkpoint) and metrics."""
+    output_dir = tmp_path_factory.mktemp("02_gsm8k_sft")
+    return output_dir, run_notebook("02_gsm8k_sft.ipynb", "rlhf-modern", output_dir)

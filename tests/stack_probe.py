@@ -2,6 +2,7 @@
 way notebooks do, and print JSON the tests compare across stacks.
 
     python tests/stack_probe.py CACHE_DIR
+    python tests/stack_probe.py --checkpoint FOLDER     # one causal LM checkpoint, e.g. notebook 02's
 """
 
 import json
@@ -42,6 +43,9 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     transformers.logging.set_verbosity_error()
     report = {"stack": env.detect_stack(), "trl": env.trl_api_family(), "models": {}}
-    for name, recipe in tiny.TINY_MODELS.items():
-        report["models"][name] = probe(tiny.build(name, sys.argv[1]), recipe["kind"])
+    if sys.argv[1] == "--checkpoint":
+        report["models"]["checkpoint"] = probe(sys.argv[2], "gpt2")
+    else:
+        for name, recipe in tiny.TINY_MODELS.items():
+            report["models"][name] = probe(tiny.build(name, sys.argv[1]), recipe["kind"])
     print(json.dumps(report))

@@ -7,7 +7,7 @@ import pytest
 
 from helpers.course import COURSE, NOTEBOOKS_DIR
 
-from .conftest import REPO, run_notebook
+from .conftest import REPO, run_notebook, run_python
 
 pytestmark = pytest.mark.notebook
 
@@ -36,3 +36,37 @@ def test_course_map_lists_every_notebook_in_the_folder():
     listed = {e["notebook"] for e in COURSE}
     assert {p.name for p in (REPO / "notebooks").glob("*.ipynb")} <= listed
     assert json.dumps(COURSE)  # plain data
+
+
+def test_notebook_02_sft_loss_falls_and_the_format_is_learned(sft_run):
+    _, metrics = sft_run
+    losses = metrics["training"]["loss_per_epoch"]
+    assert len(losses) == 3
+    assert losses[0] > losses[1] > losses[2]
+    assert losses[-1] < 0.6 * losses[0]
+    evaluation = metrics["eval"]
+    assert evaluation["sample_size"] == 24
+    assert evaluation["before"]["format_rate"] < 0.2
+    assert evaluation["after"]["format_rate"] > 0.8
+    for when in ("before", "after"):
+        for grading in ("strict", "lenient"):
+            low, high = evaluation[when][f"{grading}_ci95"]
+            assert low <= evaluation[when][grading] <= high
+
+
+def test_notebook_02_saves_a_checkpoint_with_its_records(sft_run):
+    output_dir, metrics = sft_run
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "log_history.json", "loss.png", "metrics.json"):
+        assert (output_dir / name).exists(), name
+    assert not list(output_dir.glob("checkpoint-*"))
+    assert metrics["robe_problem"]["after"]
+
+
+def test_the_legacy_stack_loads_the_sft_checkpoint_with_equal_logits(sft_run, modern_python, legacy_python):
+    output_dir, _ = sft_run
+    modern = json.loads(run_python(modern_python, "tests/stack_probe.py", "--checkpoint", str(output_dir)))
+    legacy = json.loads(run_python(legacy_python, "tests/stack_probe.py", "--checkpoint", str(output_dir)))
+    assert legacy["stack"] == "legacy"
+    assert legacy["models"]["checkpoint"]["ids"] == modern["models"]["checkpoint"]["ids"]
+    flat = [v for row in modern["models"]["checkpoint"]["outputs"] for v in row]
+    assert [v for row in legacy["models"]["checkpoint"]["outputs"] for v in row] == pytest.approx(flat, abs=1e-5)

@@ -52,6 +52,6 @@ def test_legacy_sentence_transformers_reads_the_tiny_encoder(probes):
 
 
 def test_helpers_import_on_the_legacy_stack(legacy_python):
-    modules = "env, profiles, tiny, course"
+    modules = "env, profiles, tiny, course, data, answers, evaluation, plots"
     out = run_python(legacy_python, "-c", f"from helpers import {modules}; print('ok')")
     assert out.strip() == "ok"

@@ -1,0 +1,154 @@
+"""GSM8K and the course's own math problems, and the formats every notebook trains on.
+
+Sources: ``load_gsm8k("hub")`` (openai/gsm8k, config main), a local JSONL path, ``"sample"`` (62
+GSM8K-style problems written for the course, shipped with it) or ``"arithmetic"`` (generated
+one-step word problems that a tiny model can learn in CI time). Every source gives records
+``{"question": str, "answer": "worked solution ... #### N"}``.
+
+Formats, shared by all notebooks: ``sft_prompt_completion`` (02 and 03), ``chat_prompt`` with
+``SYSTEM_PROMPT`` (04).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Optional
+
+SAMPLE_FILE = Path(__file__).with_name("gsm8k_sample.jsonl")
+ROBE_PROBLEM = (
+    "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total does it take?"
+)
+SYSTEM_PROMPT = (
+    "Respond in the following format:\n<reasoning>\n...\n</reasoning>\n<answer>\n...\n</answer>"
+)
+
+
+class DataError(ValueError):
+    """A data file or dataset that cannot be used, with where and why."""
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Records of a JSONL file of GSM8K records; a bad line is named by file and line number."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file. Pass a JSONL file with 'question' and 'answer' fields.")
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path}, line {number}: not valid JSON ({error.msg}): {line[:80]!r}") from None
+        records.append(_checked(record, f"{path}, line {number}"))
+    if not records:
+        raise DataError(f"{path}: no records. A GSM8K file has one JSON object per line.")
+    return records
+
+
+def _checked(record, where: str) -> dict:
+    missing = [key for key in ("question", "answer") if not isinstance(record, dict) or not record.get(key)]
+    if missing:
+        raise DataError(f"{where}: record without {' or '.join(repr(k) for k in missing)}: {str(record)[:80]}")
+    return {"question": record["question"], "answer": record["answer"]}
+
+
+def load_gsm8k(source: str = "hub", split: str = "train", limit: Optional[int] = None, seed: int = 0) -> list[dict]:
+    """GSM8K records from the hub, a JSONL path, the course sample, or generated arithmetic.
+
+    >>> len(load_gsm8k("sample", limit=10))
+    10
+    """
+    if limit is not None and limit <= 0:
+        raise DataError(f"limit={limit}: ask for at least one problem (None means all).")
+    if source == "hub":
+        from datasets import load_dataset
+
+        try:
+            records = [_checked(r, f"openai/gsm8k[{split}]") for r in load_dataset("openai/gsm8k", "main", split=split)]
+        except (OSError, ConnectionError) as error:
+            raise DataError(
+                f"Could not download openai/gsm8k ({type(error).__name__}). Offline? Use source='sample' "
+                f"(62 problems shipped with the course) or a local JSONL path, or profile='tiny'."
+            ) from error
+    elif source == "sample":
+        records = read_jsonl(SAMPLE_FILE)
+    elif source == "arithmetic":
+        records = arithmetic_problems(limit or 200, seed=seed + (0 if split == "train" else 10_000))
+    else:
+        records = read_jsonl(source)
+    if limit is not None:
+        records = records[:limit]
+    if not records:
+        raise DataError(f"No problems from source {source!r}, split {split!r}.")
+    return records
+
+
+# Templates for one-step word problems: (question, solution) with {a}, {b}, {name}, {item}, {r}.
+_TEMPLATES = [
+    ("{name} has {a} {item}. {name} gets {b} more. How many {item} does {name} have now?",
+     "{name} has {a} + {b} = {r} {item}.", lambda a, b: a + b),
+    ("{name} had {a} {item} and gave away {b}. How many {item} are left?",
+     "{name} has {a} - {b} = {r} {item} left.", lambda a, b: a - b),
+    ("{name} buys {a} bags with {b} {item} in each bag. How many {item} is that?",
+     "That is {a} * {b} = {r} {item}.", lambda a, b: a * b),
+    ("What is {a} plus {b}?", "{a} + {b} = {r}.", lambda a, b: a + b),
+]
+_NAMES = ["Mia", "Tom", "Ava", "Sam", "Lena", "Omar", "Kim", "Ben"]
+_ITEMS = ["apples", "books", "coins", "cards", "shells", "pens"]
+
+
+def arithmetic_problems(count: int, seed: int = 0) -> list[dict]:
+    """One-step word problems with computed answers, GSM8K-formatted, for tiny learning runs.
+
+    >>> arithmetic_problems(1, seed=0)[0]
+    {'question': 'What is 8 plus 1?', 'answer': '8 + 1 = 9.\\n#### 9'}
+    """
+    if count <= 0:
+        raise DataError(f"count={count}: ask for at least one problem.")
+    rng = random.Random(seed)
+    problems = []
+    for _ in range(count):
+        question, solution, operation = rng.choice(_TEMPLATES)
+        a, b = rng.randint(2, 9), rng.randint(1, 9)
+        if operation(a, b) < 0:
+            a, b = b, a
+        fields = dict(a=a, b=b, r=operation(a, b), name=rng.choice(_NAMES), item=rng.choice(_ITEMS))
+        problems.append({
+            "question": question.format(**fields),
+            "answer": solution.format(**fields) + f"\n#### {fields['r']}",
+        })
+    return problems
+
+
+def clean_solution(answer: str) -> str:
+    """A GSM8K solution without its calculator annotations: '48/2 = <<48/2=24>>24' -> '48/2 = 24'."""
+    return re.sub(r"<<[^>]*>>", "", answer)
+
+
+def sft_prompt(question: str) -> str:
+    """The prompt format of notebooks 02 and 03: 'Question: ...' then 'Answer:'."""
+    return f"Question: {question.strip()}\nAnswer:"
+
+
+def sft_prompt_completion(record: dict) -> dict:
+    """A prompt-completion pair for SFTTrainer (loss on the completion only, by default).
+
+    >>> sft_prompt_completion({"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"})
+    {'prompt': 'Question: What is 2 plus 2?\\nAnswer:', 'completion': ' 2 + 2 = 4.\\n#### 4'}
+    """
+    return {"prompt": sft_prompt(record["question"]), "completion": " " + clean_solution(record["answer"]).strip()}
+
+
+def sft_text(record: dict) -> str:
+    """The same example as one text, for whole-text (language modeling) loss."""
+    pair = sft_prompt_completion(record)
+    return pair["prompt"] + pair["completion"]
+
+
+def chat_prompt(question: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict]:
+    """Chat messages for an instruction model (notebook 04): the format instructions, then the question."""
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": question.strip()}]

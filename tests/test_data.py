@@ -1,0 +1,86 @@
+"""helpers.data: sources, formats, and bad input named where it is."""
+
+import json
+
+import pytest
+
+from helpers import data
+
+
+def test_sample_has_sixty_worked_problems_with_calculator_notes_that_add_up():
+    records = data.load_gsm8k("sample")
+    assert len(records) >= 60
+    for record in records:
+        assert record["answer"].splitlines()[-1].startswith("#### ")
+        for expression, result in __import__("re").findall(r"<<([^=>]+)=([^>]+)>>", record["answer"]):
+            assert abs(eval(expression, {}, {}) - float(result)) < 1e-9, (record["question"], expression)
+
+
+def test_arithmetic_problems_are_deterministic_and_correct():
+    problems = data.arithmetic_problems(50, seed=7)
+    assert problems == data.arithmetic_problems(50, seed=7)
+    for problem in problems:
+        expression = problem["answer"].split("=")[0].split()[-3:]
+        a, op, b = int(expression[0]), expression[1], int(expression[2])
+        assert problem["answer"].endswith(f"#### {eval(f'{a} {op} {b}')}")
+
+
+def test_train_and_test_arithmetic_differ():
+    assert data.load_gsm8k("arithmetic", "train", limit=20) != data.load_gsm8k("arithmetic", "test", limit=20)
+
+
+def test_sft_prompt_completion_strips_calculator_notes():
+    pair = data.sft_prompt_completion({"question": " What is 48/2? ", "answer": "48/2 = <<48/2=24>>24\n#### 24"})
+    assert pair == {"prompt": "Question: What is 48/2?\nAnswer:", "completion": " 48/2 = 24\n#### 24"}
+    assert data.sft_text({"question": "Q?", "answer": "#### 1"}) == "Question: Q?\nAnswer: #### 1"
+
+
+def test_chat_prompt_puts_the_format_in_the_system_message():
+    messages = data.chat_prompt("What is 2 plus 2?")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "<reasoning>" in messages[0]["content"] and "<answer>" in messages[0]["content"]
+
+
+def test_local_jsonl_loads(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "Q1?", "answer": "#### 1"}\n\n{"question": "Q2?", "answer": "#### 2", "extra": 0}\n')
+    assert data.load_gsm8k(str(path)) == [{"question": "Q1?", "answer": "#### 1"}, {"question": "Q2?", "answer": "#### 2"}]
+
+
+def test_malformed_jsonl_line_is_named_by_file_and_line(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"question": "Q1?", "answer": "#### 1"}\n{"question": "Q2?", "answer": \n')
+    with pytest.raises(data.DataError, match=r"broken.jsonl, line 2: not valid JSON"):
+        data.load_gsm8k(str(path))
+
+
+@pytest.mark.parametrize(("record", "missing"), [({"question": "Q?"}, "'answer'"), ({"answer": "#### 1"}, "'question'"), ({"question": "", "answer": ""}, "'question' or 'answer'"), ([1, 2], "'question' or 'answer'")])
+def test_record_without_question_or_answer_is_named(tmp_path, record, missing):
+    path = tmp_path / "partial.jsonl"
+    path.write_text(json.dumps({"question": "ok?", "answer": "#### 1"}) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(data.DataError, match=f"partial.jsonl, line 2: record without {missing}"):
+        data.load_gsm8k(str(path))
+
+
+def test_empty_file_is_an_error(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n")
+    with pytest.raises(data.DataError, match="no records"):
+        data.load_gsm8k(str(path))
+
+
+def test_missing_file_is_an_error(tmp_path):
+    with pytest.raises(data.DataError, match="no such file"):
+        data.load_gsm8k(str(tmp_path / "nope.jsonl"))
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_subset_size_zero_is_an_error(limit):
+    with pytest.raises(data.DataError, match="at least one"):
+        data.load_gsm8k("sample", limit=limit)
+
+
+def test_hub_offline_says_what_to_use_instead(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(data.DataError, match="source='sample'"):
+        data.load_gsm8k("hub")

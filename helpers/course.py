@@ -57,6 +57,24 @@ def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
     return path
 
 
+def learning_block(values: list[float], metric: str) -> dict:
+    """Did an RL run learn? The mean of the first and of the last quarter of a logged metric.
+
+    >>> learning_block([0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9], "reward")["last_quarter_mean"]
+    0.85
+    """
+    values = [float(v) for v in values if v is not None]
+    if len(values) < 4:
+        raise ValueError(f"Only {len(values)} logged values of {metric!r}: log more often to compare quarters.")
+    quarter = len(values) // 4
+    return {
+        "metric": metric,
+        "first_quarter_mean": round(sum(values[:quarter]) / quarter, 4),
+        "last_quarter_mean": round(sum(values[-quarter:]) / quarter, 4),
+        "points": len(values),
+    }
+
+
 def key_metrics(metrics: dict) -> str:
     """One short line of a notebook's headline numbers, for the summary table."""
     parts = []

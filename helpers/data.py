@@ -6,7 +6,9 @@ one-step word problems that a tiny model can learn in CI time). Every source giv
 ``{"question": str, "answer": "worked solution ... #### N"}``.
 
 Formats, shared by all notebooks: ``sft_prompt_completion`` (02 and 03), ``chat_prompt`` with
-``SYSTEM_PROMPT`` (04).
+``SYSTEM_PROMPT``, ``grpo_record`` and ``reasoning_answer`` (04).
+
+    python -m helpers.data grpo-dataset data/grpo_gsm8k --source hub   # for `trl grpo` (configs/)
 """
 
 from __future__ import annotations
@@ -152,3 +154,45 @@ def sft_text(record: dict) -> str:
 def chat_prompt(question: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict]:
     """Chat messages for an instruction model (notebook 04): the format instructions, then the question."""
     return [{"role": "system", "content": system_prompt}, {"role": "user", "content": question.strip()}]
+
+
+def reasoning_answer(record: dict) -> str:
+    """A worked solution in the format notebook 04 rewards (used for the tiny model's warm start).
+
+    >>> reasoning_answer({"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"})
+    '<reasoning>\\n2 + 2 = 4.\\n</reasoning>\\n<answer>\\n4\\n</answer>'
+    """
+    from helpers.answers import reference_answer
+
+    working = clean_solution(record["answer"]).split("####")[0].strip()
+    return f"<reasoning>\n{working}\n</reasoning>\n<answer>\n{reference_answer(record['answer'])}\n</answer>"
+
+
+def grpo_record(record: dict) -> dict:
+    """A GRPO training row: the chat prompt, and the GSM8K answer that the correctness reward reads."""
+    return {"prompt": chat_prompt(record["question"]), "answer": record["answer"]}
+
+
+def write_grpo_dataset(out_dir: str | Path, source: str = "hub", train_size: Optional[int] = None,
+                       test_size: Optional[int] = None) -> Path:
+    """train.jsonl and test.jsonl of GRPO rows, a folder `datasets.load_dataset` (and `trl grpo`) reads."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for split, size in (("train", train_size), ("test", test_size)):
+        rows = [grpo_record(r) for r in load_gsm8k(source, split=split, limit=size)]
+        (out_dir / f"{split}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return out_dir
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write GSM8K as GRPO rows (prompt, answer) for `trl grpo`.")
+    parser.add_argument("command", choices=["grpo-dataset"])
+    parser.add_argument("out_dir")
+    parser.add_argument("--source", default="hub", help="hub, sample, arithmetic or a JSONL path")
+    parser.add_argument("--train-size", type=int, default=None)
+    parser.add_argument("--test-size", type=int, default=None)
+    arguments = parser.parse_args()
+    folder = write_grpo_dataset(arguments.out_dir, arguments.source, arguments.train_size, arguments.test_size)
+    print(f"Wrote {folder}/train.jsonl and {folder}/test.jsonl")

@@ -9,6 +9,7 @@ Notebook sections: setup (00), genre_ppo (01), sft (02), ppo_sft (03), grpo (04)
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -54,10 +55,12 @@ _TINY = {
         max_new_tokens=48, learning_rate=1e-3, eval_size=24,
     ),
     "grpo": dict(
-        model_id="tiny-qwen2-chat", train_size=64, max_steps=100, per_device_train_batch_size=8,
-        gradient_accumulation_steps=1, num_generations=8, max_completion_length=24,
-        learning_rate=1e-3, beta=0.0, lora=False, load_in_4bit=False, gradient_checkpointing=False,
-        precision="fp32", eval_size=24,
+        model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=24,
+        warm_start_examples=800, warm_start_epochs=2, warm_start_learning_rate=3e-3,
+        max_steps=100, per_device_train_batch_size=16, gradient_accumulation_steps=1,
+        num_generations=8, max_completion_length=40, learning_rate=1e-3, beta=0.02,
+        logging_steps=5, lora=False, load_in_4bit=False, gradient_checkpointing=False,
+        precision="fp32",
     ),
 }
 
@@ -84,8 +87,9 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             eval_size=250,
         ),
         "grpo": dict(
-            model_id=QWEN, train_size=7473, max_steps=500, learning_rate=1e-6, beta=0.0,
-            precision=precision, eval_size=250, **grpo,
+            model_id=QWEN, data_source="hub", train_size=7473, eval_size=250, warm_start_examples=0,
+            warm_start_epochs=0, warm_start_learning_rate=0.0, max_steps=500, learning_rate=1e-6,
+            beta=0.0, logging_steps=10, precision=precision, **grpo,
         ),
     }
 
@@ -120,6 +124,50 @@ PROFILES = {
         )),
     ),
 }
+
+
+def with_overrides(settings: SimpleNamespace, **overrides) -> SimpleNamespace:
+    """The settings with every override that is not None applied (a notebook's optional parameters).
+
+    >>> with_overrides(get_profile("tiny").notebook("grpo"), lora=True, beta=None).lora
+    True
+    """
+    unknown = [key for key in overrides if not hasattr(settings, key)]
+    if unknown:
+        raise KeyError(f"No setting {unknown} in this section; it has {sorted(vars(settings))}.")
+    return SimpleNamespace(**{**vars(settings), **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def check_grpo_batch(per_device_train_batch_size: int, gradient_accumulation_steps: int, num_generations: int,
+                     num_processes: int = 1) -> int:
+    """The number of prompts per generation batch, or a ValueError that explains the arithmetic.
+
+    GRPO samples `num_generations` completions per prompt and compares them within that group, so
+    every generation batch (which TRL counts in completions) must hold whole groups.
+
+    >>> check_grpo_batch(1, 8, 8)   # the 11 GB setting: batch size 1, 8 accumulation steps
+    1
+    """
+    for name, value in (("per_device_train_batch_size", per_device_train_batch_size),
+                        ("gradient_accumulation_steps", gradient_accumulation_steps),
+                        ("num_generations", num_generations), ("num_processes", num_processes)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
+    if num_generations < 2:
+        raise ValueError("num_generations must be at least 2: GRPO's advantage compares completions within a group.")
+    completions = per_device_train_batch_size * gradient_accumulation_steps * num_processes
+    if completions % num_generations:
+        fits = [g for g in range(2, completions + 1) if completions % g == 0]
+        needed = num_generations // math.gcd(completions, num_generations)
+        raise ValueError(
+            f"GRPO needs whole groups of num_generations={num_generations} completions per prompt, but each "
+            f"generation batch holds per_device_train_batch_size × gradient_accumulation_steps × processes = "
+            f"{per_device_train_batch_size} × {gradient_accumulation_steps} × {num_processes} = {completions} "
+            f"completions, which is not a multiple of {num_generations}.\n"
+            f"Fix: multiply gradient_accumulation_steps (or the batch size) by {needed}, or set num_generations "
+            f"to one of {fits or 'a divisor of the batch'}."
+        )
+    return completions // num_generations
 
 
 class ProfileError(ValueError):

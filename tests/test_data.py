@@ -84,3 +84,23 @@ def test_hub_offline_says_what_to_use_instead(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(data.DataError, match="source='sample'"):
         data.load_gsm8k("hub")
+
+
+def test_reasoning_answer_is_the_format_the_rewards_pay_for():
+    from helpers.rewards import HEURISTIC_REWARDS
+
+    record = {"question": "What is 48/2?", "answer": "48/2 = <<48/2=24>>24\n#### 24"}
+    text = data.reasoning_answer(record)
+    assert text == "<reasoning>\n48/2 = 24\n</reasoning>\n<answer>\n24\n</answer>"
+    assert sum(f([text], answer=[record["answer"]])[0] for f in HEURISTIC_REWARDS) == 4.0
+
+
+def test_grpo_dataset_folder_loads_with_datasets(tmp_path):
+    from datasets import load_dataset
+
+    folder = data.write_grpo_dataset(tmp_path / "grpo", "sample", train_size=5, test_size=3)
+    dataset = load_dataset(str(folder))
+    assert dataset["train"].num_rows == 5 and dataset["test"].num_rows == 3
+    row = dataset["train"][0]
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"]
+    assert row["answer"].endswith("#### 3")

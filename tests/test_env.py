@@ -86,3 +86,16 @@ def test_device_report_on_this_machine():
     assert report["device"] in ("cpu", "cuda", "mps")
     assert report["trl"] == "1.16.0"
     assert report["stack"] == "modern"
+
+
+def test_precision_falls_back_to_fp32_on_cpu(capsys):
+    assert env.trainer_precision("fp16", "cpu") == {"fp16": False, "bf16": False, "use_cpu": True}
+    assert "fp32 instead of fp16" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="fp8"):
+        env.trainer_precision("fp8", "cuda")
+
+
+def test_four_bit_without_a_gpu_says_so_and_loads_normal_weights(capsys):
+    assert env.four_bit_config(False) is None
+    assert env.four_bit_config(True) is None  # no CUDA GPU here
+    assert "no CUDA GPU" in capsys.readouterr().out

@@ -70,3 +70,39 @@ def test_the_legacy_stack_loads_the_sft_checkpoint_with_equal_logits(sft_run, mo
     assert legacy["models"]["checkpoint"]["ids"] == modern["models"]["checkpoint"]["ids"]
     flat = [v for row in modern["models"]["checkpoint"]["outputs"] for v in row]
     assert [v for row in legacy["models"]["checkpoint"]["outputs"] for v in row] == pytest.approx(flat, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def grpo_run(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("04_grpo")
+    return output_dir, run_notebook("04_grpo_heuristic_rewards.ipynb", "rlhf-modern", output_dir)
+
+
+def test_notebook_04_grpo_reward_rises(grpo_run):
+    _, metrics = grpo_run
+    learning = metrics["learning"]
+    assert learning["metric"] == "reward" and learning["points"] >= 8
+    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.2, learning
+    formats = metrics["reward_components"]["strict_format_reward"]
+    assert formats["last_quarter_mean"] > formats["first_quarter_mean"]
+
+
+def test_notebook_04_records_accuracy_speed_and_diagnostics(grpo_run):
+    output_dir, metrics = grpo_run
+    assert metrics["eval"]["sample_size"] == 24
+    assert set(metrics["eval"]["after"]) >= {"strict", "lenient", "format_rate"}
+    assert 0 < metrics["seconds_per_step"] < 5
+    for name in ("training_curves.png", "format_vs_correctness.png", "log_history.json", "model.safetensors"):
+        assert (output_dir / name).exists(), name
+    assert list((output_dir / "completions").glob("*.parquet"))
+    assert not list(output_dir.glob("checkpoint-*"))
+
+
+def test_notebook_04_stops_a_batch_that_splits_groups_before_loading_anything(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook("04_grpo_heuristic_rewards.ipynb", "rlhf-modern", tmp_path, per_device_train_batch_size=6)
+    assert "not a multiple of 8" in caught.value.evalue
+    executed = nbformat.read(tmp_path / "04_grpo_heuristic_rewards.ipynb", as_version=4)
+    assert not any("from_pretrained" in c.source and c.get("execution_count") for c in executed.cells if c.cell_type == "code")

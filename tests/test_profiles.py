@@ -77,3 +77,39 @@ def test_auto_on_a_t4(monkeypatch):
 def test_too_small_a_gpu_says_so():
     with pytest.raises(profiles.ProfileError, match="6.0 GB"):
         profiles.pick_profile_for_gpu(6.0)
+
+
+def test_overrides_replace_only_what_is_set():
+    settings = profiles.with_overrides(profiles.get_profile("tiny").notebook("grpo"), lora=True, beta=None)
+    assert settings.lora is True
+    assert settings.beta == profiles.get_profile("tiny").notebook("grpo").beta
+
+
+def test_an_unknown_override_is_named():
+    with pytest.raises(KeyError, match="lora_rank"):
+        profiles.with_overrides(profiles.get_profile("tiny").notebook("grpo"), lora_rank=8)
+
+
+@pytest.mark.parametrize(("batch", "accumulation", "group", "processes", "prompts"), [(1, 8, 8, 1, 1), (16, 1, 8, 1, 2), (4, 1, 4, 2, 2), (8, 2, 8, 1, 2)])
+def test_grpo_batch_that_holds_whole_groups(batch, accumulation, group, processes, prompts):
+    assert profiles.check_grpo_batch(batch, accumulation, group, processes) == prompts
+
+
+def test_grpo_batch_that_splits_a_group_explains_the_arithmetic():
+    with pytest.raises(ValueError) as caught:
+        profiles.check_grpo_batch(1, 4, 8)
+    message = str(caught.value)
+    assert "1 × 4 × 1 = 4 completions, which is not a multiple of 8" in message
+    assert "multiply gradient_accumulation_steps (or the batch size) by 2" in message
+    assert "[2, 4]" in message
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, None])
+def test_grpo_batch_rejects_sizes_that_are_not_positive_whole_numbers(bad):
+    with pytest.raises(ValueError, match="whole number"):
+        profiles.check_grpo_batch(bad, 1, 8)
+
+
+def test_grpo_needs_a_group_of_two_or_more():
+    with pytest.raises(ValueError, match="at least 2"):
+        profiles.check_grpo_batch(8, 1, 1)

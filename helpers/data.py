@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 SAMPLE_FILE = Path(__file__).with_name("gsm8k_sample.jsonl")
+GENRE_FILE = Path(__file__).with_name("genre_corpus.tsv")
 ROBE_PROBLEM = (
     "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total does it take?"
 )
@@ -154,6 +155,118 @@ def sft_text(record: dict) -> str:
 def chat_prompt(question: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict]:
     """Chat messages for an instruction model (notebook 04): the format instructions, then the question."""
     return [{"role": "system", "content": system_prompt}, {"role": "user", "content": question.strip()}]
+
+
+# --- genres (notebook 01): a hand-written corpus, and generated sentences for tiny runs ---
+
+GENRE_LEXICON = {
+    "scifi": dict(
+        subject=["the starship", "a robot", "the android", "the captain", "an alien", "the astronaut", "the crew", "the pilot"],
+        verb=["scanned", "launched", "decoded", "repaired", "orbited", "piloted", "powered up", "beamed"],
+        thing=["the reactor", "the alien signal", "the warp drive", "the space station", "the laser", "the shuttle", "the quantum engine"],
+        place=["beyond the galaxy", "near the red moon", "in deep space", "on the moon base", "past the nebula", "at the spaceport"],
+    ),
+    "romance": dict(
+        subject=["she", "he", "the lovers", "the couple", "her sweetheart", "the bride", "his darling"],
+        verb=["kissed", "embraced", "adored", "whispered to", "danced with", "married", "longed for", "held"],
+        thing=["her beloved", "his true love", "the groom", "her darling", "a single rose", "a love letter", "his tender heart"],
+        place=["under the stars", "at the wedding", "by candlelight", "in the rose garden", "on the beach at sunset", "in the moonlight"],
+    ),
+    "horror": dict(
+        subject=["the ghost", "a vampire", "the monster", "the corpse", "a shadow", "the witch", "the demon", "a skeleton"],
+        verb=["haunted", "stalked", "screamed at", "cursed", "devoured", "chased", "possessed", "buried"],
+        thing=["the village", "the crypt", "the sleeping child", "the graveyard", "the coffin", "the cellar", "a bloody knife"],
+        place=["in the dark", "at midnight", "in the fog", "beneath the old house", "in the haunted castle", "by the grave"],
+    ),
+}
+GENRE_PROMPTS = ["The", "Then", "At last", "Suddenly", "That night", "Later", "Once", "Soon", "Meanwhile", "Again"]
+_GENRE_TEMPLATES = [
+    "{subject} {verb} {thing} {place}.",
+    "{place}, {subject} {verb} {thing}.",
+    "{subject} {verb} {thing}, and {subject2} {verb2} {thing2}.",
+]
+
+
+def genre_corpus() -> list[dict]:
+    """The course's hand-written genre sentences: ``[{"genre": "horror", "text": "..."}, ...]``."""
+    rows = [line.split("\t", 1) for line in GENRE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{"genre": genre, "text": text} for genre, text in rows]
+
+
+def genre_sentences(count_per_genre: int, seed: int = 0) -> list[dict]:
+    """Generated sentences from each genre's lexicon, so that tiny models learn the genres' words.
+
+    >>> genre_sentences(1, seed=0)[0]["genre"]
+    'scifi'
+    """
+    if count_per_genre <= 0:
+        raise DataError(f"count_per_genre={count_per_genre}: ask for at least one sentence per genre.")
+    rng = random.Random(seed)
+    rows = []
+    for genre, words in GENRE_LEXICON.items():
+        for _ in range(count_per_genre):
+            fill = {key: rng.choice(options) for key, options in words.items()}
+            fill.update({f"{key}2": rng.choice(options) for key, options in words.items()})
+            text = rng.choice(_GENRE_TEMPLATES).format(**fill)
+            rows.append({"genre": genre, "text": text[0].upper() + text[1:]})
+    return rows
+
+
+def load_genre_texts(source: str = "generated", per_genre: int = 200, seed: int = 0) -> list[dict]:
+    """Genre-labelled texts: "generated" (tiny runs), "corpus" (hand-written, offline) or "hub"
+    (AG News: world, sports, business, scitech news, 120,000 articles)."""
+    if source == "generated":
+        return genre_sentences(per_genre, seed)
+    if source == "corpus":
+        return genre_corpus()
+    if source == "hub":
+        from datasets import load_dataset
+
+        names = ["world", "sports", "business", "scitech"]
+        try:
+            news = load_dataset("fancyzhx/ag_news", split="train").shuffle(seed=seed)
+        except (OSError, ConnectionError) as error:
+            raise DataError("Could not download fancyzhx/ag_news. Offline? Use source='corpus' or profile='tiny'.") from error
+        rows, counts = [], dict.fromkeys(names, 0)
+        for example in news:
+            genre = names[example["label"]]
+            if counts[genre] < per_genre:
+                counts[genre] += 1
+                rows.append({"genre": genre, "text": example["text"]})
+            if all(count >= per_genre for count in counts.values()):
+                break
+        return rows
+    raise DataError(f"Unknown genre source {source!r}: use 'generated', 'corpus' or 'hub'.")
+
+
+def genre_classifier_examples(rows: list[dict], prompts: list[str], seed: int = 0) -> list[dict]:
+    """Training examples for the genre classifier: each text, a cut-off prefix of it (PPO's responses
+    stop mid-sentence), and as many texts of no genre, labelled 'other': empty strings, garbage,
+    bare prompts, one word repeated, and halves of two different genres' texts glued together.
+    Without the 'other' examples, a classifier trained on genres alone scored garbage 0.996 and
+    PPO learned to write garbage."""
+    rng = random.Random(seed)
+    examples = []
+    for row in rows:
+        words = row["text"].split()
+        cut = " ".join(words[: rng.randint(min(4, len(words)), len(words))])
+        examples += [{"text": row["text"], "label": row["genre"]}, {"text": cut, "label": row["genre"]}]
+    alphabet = "abcdefghijklmnopqrstuvwxyz    .,!?'"
+    other = ["", " ", "."] + list(prompts)
+    while len(other) < len(rows):
+        kind = rng.choice(["garbage", "mixed", "repeat"])
+        if kind == "garbage":
+            other.append("".join(rng.choice(alphabet) for _ in range(rng.randint(3, 80))))
+        elif kind == "mixed":
+            first = rng.choice(rows)
+            second = rng.choice([r for r in rows if r["genre"] != first["genre"]] or rows)
+            a, b = first["text"].split(), second["text"].split()
+            other.append(" ".join(a[: len(a) // 2] + b[len(b) // 2:]))
+        else:
+            other.append(" ".join([rng.choice(rng.choice(rows)["text"].split())] * rng.randint(2, 12)))
+    examples += [{"text": text, "label": "other"} for text in other]
+    rng.shuffle(examples)
+    return examples
 
 
 def reasoning_answer(record: dict) -> str:

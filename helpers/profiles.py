@@ -40,9 +40,10 @@ GENRE_CLASSIFIER, MINILM = "distilbert-base-uncased", "sentence-transformers/all
 _TINY = {
     "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
     "genre_ppo": dict(
-        policy_model="tiny-gpt2", classifier_model="tiny-bert", precision="fp32",
-        ppo_steps=30, batch_size=16, mini_batch_size=8, max_new_tokens=12, learning_rate=1e-3,
-        classifier_epochs=3,
+        policy_model="tiny-gpt2", classifier_model="tiny-bert", genre_source="generated",
+        texts_per_genre=100, target_genre="scifi", classifier_epochs=20, classifier_learning_rate=1e-3,
+        warm_start_epochs=15, warm_start_learning_rate=3e-3, ppo_steps=60, batch_size=16,
+        mini_batch_size=8, max_new_tokens=14, learning_rate=3e-4, init_kl_coef=0.05, precision="fp32",
     ),
     "sft": dict(
         model_id="tiny-gpt2", data_source="arithmetic", train_size=1000, eval_size=24, epochs=3,
@@ -70,9 +71,10 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
     return {
         "setup": dict(model_id=GPT2, max_new_tokens=40),
         "genre_ppo": dict(
-            policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, precision=precision,
-            ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
-            max_new_tokens=40, learning_rate=1.41e-5, classifier_epochs=2,
+            policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, genre_source="hub", texts_per_genre=2000,
+            target_genre="scitech", classifier_epochs=2, classifier_learning_rate=5e-5, warm_start_epochs=0,
+            warm_start_learning_rate=0.0, ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
+            max_new_tokens=40, learning_rate=1.41e-5, init_kl_coef=0.2, precision=precision,
         ),
         "sft": dict(
             model_id=GPT2, data_source="hub", train_size=7473, eval_size=250, epochs=3,

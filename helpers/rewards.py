@@ -139,6 +139,32 @@ def make_hybrid_reward(learned_scorer: Callable[..., list[float]], heuristic: Ca
     return hybrid_reward
 
 
+def make_classifier_scorer(classifier, tokenizer, label: str, batch_size: int = 32, max_length: int = 128) -> Callable:
+    """A learned scorer: the classifier's probability of `label` for each text (notebooks 01 and 05).
+
+    The classifier keeps its own tokenizer: the policy's tokens mean nothing to it, so the scorer
+    reads decoded text. An unknown label is an error that lists the classifier's labels.
+    """
+    labels = [classifier.config.id2label[i] for i in range(classifier.config.num_labels)]
+    if label not in labels:
+        raise ValueError(f"The classifier does not know the genre {label!r}; it knows {labels}.")
+    index = labels.index(label)
+
+    def classifier_probability(texts, **kwargs) -> list[float]:
+        import torch
+
+        texts = [completion_text(t) for t in texts]
+        scores = []
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                                  truncation=True, max_length=max_length).to(classifier.device)
+                scores += classifier(**batch).logits.softmax(-1)[:, index].tolist()
+        return _finite(scores)
+
+    return classifier_probability
+
+
 # --- diagnostics: what the model was rewarded for ---
 
 def completion_log(output_dir):

@@ -37,7 +37,7 @@ TINY_MODELS = {
 
 SEED = 0
 MAX_POSITIONS = 512
-CORPUS_FILE = Path(__file__).with_name("tiny_corpus.txt")
+CORPUS_FILES = [Path(__file__).with_name(name) for name in ("tiny_corpus.txt", "genre_corpus.tsv", "data.py")]
 # Qwen2's own pre-tokenizer split, so that a Qwen2Tokenizer rebuilt from our files splits the same.
 QWEN_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -59,7 +59,8 @@ def recipe_hash(name: str) -> str:
     """A short hash of the recipe, the corpus and this module's code: change any, and it rebuilds."""
     digest = hashlib.sha256()
     digest.update(json.dumps(TINY_MODELS[name], sort_keys=True).encode())
-    digest.update(CORPUS_FILE.read_bytes())
+    for corpus_file in CORPUS_FILES:
+        digest.update(corpus_file.read_bytes())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -88,7 +89,14 @@ def build(name: str, cache_dir: Path | str | None = None) -> Path:
 
 
 def _corpus_lines() -> list[str]:
-    return [line for line in CORPUS_FILE.read_text().splitlines() if line.strip()]
+    """Course text the tokenizers learn from: the tiny corpus, the genre corpus, and the genre
+    lexicon's words (so that the genres' words are whole tokens)."""
+    from helpers.data import GENRE_LEXICON, genre_corpus
+
+    lines = [line for line in CORPUS_FILES[0].read_text().splitlines() if line.strip()]
+    lines += [row["text"] for row in genre_corpus()]
+    lines += [" ".join(words) for lexicon in GENRE_LEXICON.values() for words in lexicon.values()]
+    return lines
 
 
 def _byte_level_bpe(vocab_size: int, special_tokens: list[str], qwen_split: bool):

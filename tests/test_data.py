@@ -104,3 +104,32 @@ def test_grpo_dataset_folder_loads_with_datasets(tmp_path):
     row = dataset["train"][0]
     assert [m["role"] for m in row["prompt"]] == ["system", "user"]
     assert row["answer"].endswith("#### 3")
+
+
+def test_genre_sentences_use_each_genres_words_and_are_deterministic():
+    rows = data.genre_sentences(20, seed=3)
+    assert rows == data.genre_sentences(20, seed=3)
+    assert [r["genre"] for r in rows].count("horror") == 20
+    for row in rows:
+        lexicon = data.GENRE_LEXICON[row["genre"]]
+        assert any(subject in row["text"].lower() for subject in lexicon["subject"])
+
+
+def test_hand_written_genre_corpus_has_three_genres():
+    rows = data.genre_corpus()
+    assert {r["genre"] for r in rows} == {"scifi", "romance", "horror"}
+    assert min(sum(r["genre"] == g for r in rows) for g in ("scifi", "romance", "horror")) >= 15
+
+
+def test_classifier_examples_include_hardening_negatives_but_never_mix_one_genre():
+    rows = data.genre_sentences(30)
+    examples = data.genre_classifier_examples(rows, data.GENRE_PROMPTS)
+    other = [e["text"] for e in examples if e["label"] == "other"]
+    assert "" in other and "The" in other
+    assert len(other) == len(rows)
+    assert sum(e["label"] != "other" for e in examples) == 2 * len(rows)
+
+
+def test_unknown_genre_source_is_named():
+    with pytest.raises(data.DataError, match="'poems'"):
+        data.load_genre_texts("poems")

@@ -106,3 +106,42 @@ def test_notebook_04_stops_a_batch_that_splits_groups_before_loading_anything(tm
     assert "not a multiple of 8" in caught.value.evalue
     executed = nbformat.read(tmp_path / "04_grpo_heuristic_rewards.ipynb", as_version=4)
     assert not any("from_pretrained" in c.source and c.get("execution_count") for c in executed.cells if c.cell_type == "code")
+
+
+@pytest.fixture(scope="module")
+def genre_run(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("01_genre_ppo")
+    return output_dir, run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-legacy", output_dir)
+
+
+def test_notebook_01_ppo_raises_the_genre_reward(genre_run):
+    _, metrics = genre_run
+    learning = metrics["learning"]
+    assert learning["metric"] == "P(scifi)" and learning["points"] == 60
+    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.2, learning
+
+
+def test_notebook_01_classifier_is_accurate_and_saved_with_the_policy(genre_run):
+    output_dir, metrics = genre_run
+    assert metrics["classifier_accuracy"] > 0.8
+    assert metrics["genres"] == ["scifi", "romance", "horror"]
+    assert 0 < metrics["seconds_per_step"] < 5
+    for name in ("genre_classifier/config.json", "policy/config.json", "ppo_curves.png", "ppo_history.json"):
+        assert (output_dir / name).exists(), name
+
+
+def test_notebook_01_unknown_genre_lists_the_known_ones(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-legacy", tmp_path, target_genre="western")
+    assert "'western'" in caught.value.evalue and "['scifi', 'romance', 'horror', 'other']" in caught.value.evalue
+
+
+def test_legacy_notebook_stops_on_the_modern_stack_with_the_install_command(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-modern", tmp_path)
+    assert caught.value.ename == "WrongStackError"
+    assert "requirements-legacy-trl.txt" in caught.value.evalue

@@ -94,3 +94,18 @@ def test_a_huge_completion_scores_like_its_content():
     huge = "blah " * 50_000 + "#### 7"
     assert rewards.correctness_reward([huge], answer=[GOLD]) == [2.0]
     assert rewards.strict_format_reward([huge]) == [0.0]
+
+
+def test_classifier_scorer_reads_text_and_names_unknown_labels():
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from helpers import tiny
+
+    folder = tiny.build("tiny-bert")
+    labels = ["scifi", "romance", "other"]
+    classifier = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3, id2label=dict(enumerate(labels)))
+    scorer = rewards.make_classifier_scorer(classifier, AutoTokenizer.from_pretrained(folder), "romance")
+    scores = scorer(["a starship", [{"role": "assistant", "content": "a kiss"}], ""])
+    assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
+    with pytest.raises(ValueError, match=r"'western'.*\['scifi', 'romance', 'other'\]"):
+        rewards.make_classifier_scorer(classifier, AutoTokenizer.from_pretrained(folder), "western")

@@ -165,6 +165,22 @@ def make_classifier_scorer(classifier, tokenizer, label: str, batch_size: int = 
     return classifier_probability
 
 
+def make_similarity_scorer(encoder, batch_size: int = 64) -> Callable:
+    """A learned scorer: cosine similarity between each text and its reference solution, read from
+    the ``answer`` keyword (a GSM8K answer field), embedded by a sentence-transformers `encoder`
+    such as all-MiniLM-L6-v2 (notebook 03). Range -1 to 1; in practice 0 to 1."""
+    from helpers.data import clean_solution
+
+    def similarity_to_reference(texts, answer=None, **kwargs) -> list[float]:
+        texts = [completion_text(t) for t in texts]
+        references = [clean_solution(a) if isinstance(a, str) else "" for a in _column(answer, len(texts))]
+        embeddings = encoder.encode(texts + references, batch_size=batch_size, convert_to_tensor=True,
+                                    normalize_embeddings=True, show_progress_bar=False)
+        return _finite((embeddings[: len(texts)] * embeddings[len(texts):]).sum(-1).tolist())
+
+    return similarity_to_reference
+
+
 # --- diagnostics: what the model was rewarded for ---
 
 def completion_log(output_dir):

@@ -31,7 +31,7 @@ TINY_MODELS = {
     ),
     "tiny-minilm": dict(
         kind="sentence-encoder", stands_in_for="sentence-transformers/all-MiniLM-L6-v2", vocab_size=640,
-        hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+        hidden_size=64, num_hidden_layers=0, num_attention_heads=2, intermediate_size=128,
     ),
 }
 
@@ -210,8 +210,20 @@ def _build_bert(recipe: dict, folder: Path) -> None:
 
 
 def _build_sentence_encoder(recipe: dict, folder: Path) -> None:
-    """A BERT plus the sentence-transformers layout: mean pooling, then L2 normalisation."""
+    """A BERT plus the sentence-transformers layout: mean pooling, then L2 normalisation.
+
+    Untrained, a deep random encoder rates every pair of texts about 0.98 alike, which is no
+    reward at all. So this stand-in has no transformer layers and zero position and segment
+    embeddings: mean-pooled random word vectors, whose cosine similarity measures word overlap."""
+    import torch
+    import transformers
+
     _build_bert(recipe, folder)
+    model = transformers.BertModel.from_pretrained(folder)
+    with torch.no_grad():
+        model.embeddings.position_embeddings.weight.zero_()
+        model.embeddings.token_type_embeddings.weight.zero_()
+    model.save_pretrained(folder)
     files = {
         "modules.json": [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},

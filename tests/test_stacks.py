@@ -55,3 +55,18 @@ def test_helpers_import_on_the_legacy_stack(legacy_python):
     modules = "env, profiles, tiny, course, data, answers, evaluation, plots"
     out = run_python(legacy_python, "-c", f"from helpers import {modules}; print('ok')")
     assert out.strip() == "ok"
+
+
+def test_tiny_minilm_similarity_reward_measures_word_overlap(legacy_python):
+    script = (
+        "from sentence_transformers import SentenceTransformer\n"
+        "from helpers import tiny\n"
+        "from helpers.rewards import make_similarity_scorer\n"
+        "score = make_similarity_scorer(SentenceTransformer(str(tiny.build('tiny-minilm')), device='cpu'))\n"
+        "texts = ['Mia has 3 + 4 = 7 apples.\\n#### 7', 'Mia has 3 + 5 = 8 apples.\\n#### 8', 'zzz qqq']\n"
+        "print(score(texts, answer=['Mia has 3 + 4 = <<3+4=7>>7 apples.\\n#### 7'] * 3))\n"
+    )
+    same, near, unrelated = json.loads(run_python(legacy_python, "-c", script).strip().splitlines()[-1])
+    assert same == pytest.approx(1.0, abs=1e-4)
+    assert 0.5 < near < same
+    assert unrelated < 0.3

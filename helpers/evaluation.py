@@ -137,6 +137,23 @@ def evaluate_gsm8k(model, tokenizer, records: list[dict], *, prompt_format: str 
     }
 
 
+def accuracy_report(result: dict, label: str = "") -> str:
+    """Strict and lenient accuracy with intervals, and the format rate, as lines to print.
+
+    >>> print(accuracy_report(before, "before"))
+    before  strict: 0.0% (0/24, 95% CI 0.0%-13.8%)
+    ...
+    """
+    lines = []
+    for grading in ("strict", "lenient"):
+        block = result[grading]
+        low, high = block["ci95"]
+        lines.append(f"{label} {grading:>7}: {block['accuracy']:.1%} ({block['correct']}/{result['sample_size']}, "
+                     f"95% CI {low:.1%}-{high:.1%})")
+    lines.append(f"{label}  format: {result['format_rate']:.1%} of answers in the taught format")
+    return "\n".join(lines)
+
+
 def _flat(result: dict) -> dict:
     return {
         "strict": result["strict"]["accuracy"], "lenient": result["lenient"]["accuracy"],

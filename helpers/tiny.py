@@ -56,7 +56,8 @@ def cache_root() -> Path:
 
 
 def recipe_hash(name: str) -> str:
-    """A short hash of the recipe, the corpus and this module's code: change any, and it rebuilds."""
+    """A short hash of the recipe, the corpus files (data.py holds the genre lexicon) and this
+    module's code: change any, and the model rebuilds."""
     digest = hashlib.sha256()
     digest.update(json.dumps(TINY_MODELS[name], sort_keys=True).encode())
     for corpus_file in CORPUS_FILES:

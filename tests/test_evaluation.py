@@ -90,3 +90,13 @@ def test_eval_block_keeps_accuracies_intervals_and_sample_size():
     block = evaluation.eval_block(result, result)
     assert block["sample_size"] == 24
     assert block["after"] == {"strict": 0.0, "lenient": 0.125, "strict_ci95": (0.0, 0.1379), "lenient_ci95": (0.04, 0.31), "format_rate": 0.5, "seconds": 1.0}
+
+
+def test_accuracy_report_prints_both_gradings_with_intervals():
+    result = {"sample_size": 24, "strict": {"accuracy": 0.0, "correct": 0, "ci95": (0.0, 0.138)},
+              "lenient": {"accuracy": 0.125, "correct": 3, "ci95": (0.0434, 0.3102)}, "format_rate": 0.5}
+    assert evaluation.accuracy_report(result, "before").splitlines() == [
+        "before  strict: 0.0% (0/24, 95% CI 0.0%-13.8%)",
+        "before lenient: 12.5% (3/24, 95% CI 4.3%-31.0%)",
+        "before  format: 50.0% of answers in the taught format",
+    ]

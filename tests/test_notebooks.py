@@ -32,6 +32,14 @@ def test_notebook_follows_the_house_rules(entry):
     assert notebook.cells[0].cell_type == "markdown" and "Stack" in notebook.cells[0].source
 
 
+def test_only_notebooks_are_committed_in_the_notebooks_folder():
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "notebooks"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    assert tracked, "git sees no notebooks"
+    assert [path for path in tracked if not (path.endswith(".ipynb") and path.count("/") == 1)] == []
+
+
 def test_course_map_lists_every_notebook_in_the_folder():
     listed = {e["notebook"] for e in COURSE}
     assert {p.name for p in (REPO / "notebooks").glob("*.ipynb")} <= listed

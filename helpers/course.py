@@ -36,7 +36,8 @@ COURSE = [
          gpu_memory="~6 GB at batch 8 (fp16)"),
     dict(notebook="03_ppo_on_sft_model.ipynb", stack="legacy", section="ppo_sft",
          learn="PPO on the SFT model: reference model, KL, MiniLM similarity reward, 16-bit weights",
-         gpu_memory="~5 GB (fp16; distilgpt2 less)"),
+         gpu_memory="~3 GB (frozen models in fp16; distilgpt2 less)",
+         inputs={"sft_checkpoint": "02_gsm8k_sft"}),  # parameter -> the output folder of an earlier notebook
     dict(notebook="04_grpo_heuristic_rewards.ipynb", stack="modern", section="grpo",
          learn="DeepSeek-style GRPO: Qwen2.5-0.5B-Instruct, heuristic rewards, no reward network",
          gpu_memory="~10 GB with LoRA at batch 1; 20+ GB full fine-tuning"),
@@ -108,7 +109,8 @@ def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / entry["notebook"]),
             str(work / entry["notebook"]),
-            parameters={"profile": profile, "output_dir": str(work.resolve())},
+            parameters={"profile": profile, "output_dir": str(work.resolve()),
+                        **{name: str((out_dir / stem_in).resolve()) for name, stem_in in entry.get("inputs", {}).items()}},
             kernel_name=STACKS[entry["stack"]]["kernel"],
             cwd=str(NOTEBOOKS_DIR),
             progress_bar=sys.stderr.isatty(),

@@ -46,14 +46,15 @@ _TINY = {
         mini_batch_size=8, max_new_tokens=14, learning_rate=3e-4, init_kl_coef=0.05, precision="fp32",
     ),
     "sft": dict(
-        model_id="tiny-gpt2", data_source="arithmetic", train_size=1000, eval_size=24, epochs=3,
+        model_id="tiny-gpt2", data_source="arithmetic", train_size=3000, eval_size=48, epochs=3,
         batch_size=8, gradient_accumulation_steps=1, max_length=160, learning_rate=3e-3,
         precision="fp32", gradient_checkpointing=False, eval_max_new_tokens=48,
     ),
     "ppo_sft": dict(
         policy_model="sft_checkpoint", small_policy_model="tiny-distilgpt2", reward_model="tiny-minilm",
-        precision="fp32", lora=False, ppo_steps=30, batch_size=16, mini_batch_size=8,
-        max_new_tokens=48, learning_rate=1e-3, eval_size=24,
+        data_source="arithmetic", train_size=400, eval_size=48, precision="fp32", lora=False, ppo_steps=200,
+        batch_size=16, mini_batch_size=8, samples_per_problem=4, max_new_tokens=32, eval_max_new_tokens=48,
+        learning_rate=1e-4, init_kl_coef=0.02, similarity_weight=0.5,
     ),
     "grpo": dict(
         model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=24,
@@ -84,9 +85,10 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
         ),
         "ppo_sft": dict(
             policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM,
-            precision=precision, lora=False, ppo_steps=200, batch_size=ppo_batch,
-            mini_batch_size=max(1, ppo_batch // 4), max_new_tokens=128, learning_rate=1.41e-5,
-            eval_size=250,
+            data_source="hub", train_size=7473, eval_size=250, precision=precision, lora=False,
+            ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4), samples_per_problem=4,
+            max_new_tokens=128, eval_max_new_tokens=256, learning_rate=1.41e-5, init_kl_coef=0.2,
+            similarity_weight=0.5,
         ),
         "grpo": dict(
             model_id=QWEN, data_source="hub", train_size=7473, eval_size=250, warm_start_examples=0,

@@ -62,6 +62,20 @@ def test_summary_has_each_notebook_status_time_and_path(fake_course):
     assert str(fake_course / "b_works" / "b_works.ipynb") in markdown
 
 
+def test_a_notebook_gets_the_output_folder_of_the_one_it_builds_on(fake_course, monkeypatch):
+    monkeypatch.setattr(course, "COURSE", [*course.COURSE, dict(notebook="d_reads_b.ipynb", stack="modern", section="setup",
+                                                               inputs={"source": "b_works"})])
+    make_notebook(course.NOTEBOOKS_DIR / "d_reads_b.ipynb", (
+        "import json, pathlib\n"
+        "from helpers.course import write_metrics\n"
+        "earlier = json.loads((pathlib.Path(source) / 'metrics.json').read_text())\n"
+        "write_metrics(output_dir, {'notebook': 'd_reads_b', 'profile': profile, 'wall_seconds': 0.1, 'read': earlier['notebook']})"
+    ))
+    rows = course.run_course("tiny", fake_course)
+    assert {r["notebook"]: r["status"] for r in rows}["d_reads_b"] == "ran"
+    assert json.loads((fake_course / "d_reads_b" / "metrics.json").read_text())["read"] == "b_works"
+
+
 def test_unknown_profile_stops_before_running_anything(fake_course):
     with pytest.raises(ValueError, match="Valid profiles"):
         course.run_course("giant", fake_course)

@@ -53,9 +53,10 @@ def test_notebook_02_sft_loss_falls_and_the_format_is_learned(sft_run):
     assert losses[0] > losses[1] > losses[2]
     assert losses[-1] < 0.6 * losses[0]
     evaluation = metrics["eval"]
-    assert evaluation["sample_size"] == 24
+    assert evaluation["sample_size"] == 48
     assert evaluation["before"]["format_rate"] < 0.2
     assert evaluation["after"]["format_rate"] > 0.8
+    assert evaluation["after"]["lenient"] > evaluation["before"]["lenient"] + 0.2  # 0% -> 42% when measured
     for when in ("before", "after"):
         for grading in ("strict", "lenient"):
             low, high = evaluation[when][f"{grading}_ci95"]
@@ -78,6 +79,58 @@ def test_the_legacy_stack_loads_the_sft_checkpoint_with_equal_logits(sft_run, mo
     assert legacy["models"]["checkpoint"]["ids"] == modern["models"]["checkpoint"]["ids"]
     flat = [v for row in modern["models"]["checkpoint"]["outputs"] for v in row]
     assert [v for row in legacy["models"]["checkpoint"]["outputs"] for v in row] == pytest.approx(flat, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def ppo_sft_run(tmp_path_factory, sft_run):
+    sft_dir, _ = sft_run
+    output_dir = tmp_path_factory.mktemp("03_ppo_sft")
+    return output_dir, run_notebook("03_ppo_on_sft_model.ipynb", "rlhf-legacy", output_dir, sft_checkpoint=str(sft_dir))
+
+
+def test_notebook_03_ppo_on_the_modern_sft_checkpoint_raises_the_reward(ppo_sft_run):
+    _, metrics = ppo_sft_run
+    learning = metrics["learning"]
+    assert learning["metric"] == "reward" and learning["points"] == 200
+    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.04, learning  # +0.077 when measured
+    correct = metrics["correct_fraction"]
+    assert correct["last_quarter_mean"] > correct["first_quarter_mean"], correct
+    assert 0 < metrics["final_kl"] < 20
+
+
+def test_notebook_03_records_accuracy_memory_and_the_policy(ppo_sft_run, sft_run):
+    output_dir, metrics = ppo_sft_run
+    evaluation = metrics["eval"]
+    assert evaluation["sample_size"] == 48
+    # the same model on the same problems as notebook 02's "after", loaded by the other stack
+    assert evaluation["before"]["lenient"] == pytest.approx(sft_run[1]["eval"]["after"]["lenient"], abs=0.05)
+    assert set(evaluation["after"]) >= {"strict", "lenient", "format_rate"}
+    assert metrics["robe_problem"]["before"] and metrics["robe_problem"]["after"]
+    memory = metrics["memory"]
+    weights = memory["weights_gb"]
+    assert weights["reference model"] == pytest.approx(weights["policy + value head (weights)"], rel=0.01)
+    assert memory["peak_gb"] > weights["total before activations"]
+    assert 0 < metrics["seconds_per_step"] < 5
+    for name in ("policy/config.json", "ppo_curves.png", "ppo_history.json"):
+        assert (output_dir / name).exists(), name
+
+
+def test_notebook_03_with_lora_has_no_separate_reference_model(tmp_path, sft_run):
+    metrics = run_notebook("03_ppo_on_sft_model.ipynb", "rlhf-legacy", tmp_path, sft_checkpoint=str(sft_run[0]),
+                           lora=True, ppo_steps=8)
+    assert metrics["lora"] is True and metrics["learning"]["points"] == 8
+    weights = metrics["memory"]["weights_gb"]
+    assert weights["reference (none: LoRA adapters off)"] == 0
+    assert weights["gradients + Adam states (trainable only)"] < 0.5 * 3 * weights["policy + value head (weights)"]
+
+
+def test_notebook_03_without_a_checkpoint_says_to_run_02_first(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook("03_ppo_on_sft_model.ipynb", "rlhf-legacy", tmp_path, sft_checkpoint=str(tmp_path / "missing"))
+    assert caught.value.ename == "FileNotFoundError"
+    assert "run notebook 02 first" in caught.value.evalue
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,126 @@
+"""How much memory training takes: measured, on a GPU or on a CPU.
+
+    with PeakMemory() as peak:
+        trainer.step(...)
+    print(peak.gb, peak.how)
+
+On a CUDA GPU the peak is PyTorch's own: ``torch.cuda.max_memory_allocated``. A CPU has no such
+counter (the process's resident size mixes in Python, libraries and freed-but-kept pages), so on
+a CPU the peak is counted the way the CUDA allocator counts: the bytes of every tensor storage
+alive at once, followed op by op through a ``TorchDispatchMode``. Tensors that exist before the
+measurement starts (weights, optimizer states) are counted from the objects passed in.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+GB = 1024**3
+
+
+def tensor_bytes(*objects, trainable_only: bool = False) -> int:
+    """Bytes of the distinct tensor storages in modules, optimizers, tensors or lists of them.
+
+    >>> tensor_bytes(torch.nn.Linear(10, 10))  # 110 float32 numbers
+    440
+    """
+    return sum(storage.nbytes() for storage in _storages(objects, trainable_only).values())
+
+
+def _storages(objects, trainable_only: bool = False) -> dict:
+    return {t.untyped_storage().data_ptr(): t.untyped_storage() for t in _tensors(objects, trainable_only)}
+
+
+def _tensors(objects, trainable_only: bool):
+    for item in objects:
+        if item is None:
+            continue
+        if isinstance(item, torch.nn.Module):
+            for parameter in item.parameters():
+                if parameter.requires_grad or not trainable_only:
+                    yield parameter
+                    if parameter.grad is not None:
+                        yield parameter.grad
+            if not trainable_only:
+                yield from item.buffers()
+        elif isinstance(item, torch.optim.Optimizer):
+            for state in item.state.values():
+                yield from (v for v in state.values() if isinstance(v, torch.Tensor))
+        elif isinstance(item, torch.Tensor):
+            yield item
+        elif isinstance(item, (list, tuple)):
+            yield from _tensors(item, trainable_only)
+        else:
+            raise TypeError(f"Cannot count the memory of a {type(item).__name__}: pass modules, optimizers or tensors.")
+
+
+class _LiveStorages(TorchDispatchMode):
+    """Counts the bytes of tensor storages created inside it while they are alive; keeps the peak."""
+
+    def __init__(self, existing: dict):
+        super().__init__()
+        self.current = self.peak = 0
+        self._alive: dict[int, int] = {}
+        for storage in existing.values():  # counted once, even when an in-place op hands them back
+            self._track(storage)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        output = func(*args, **(kwargs or {}))
+        for tensor in tree_flatten(output)[0]:
+            if isinstance(tensor, torch.Tensor) and tensor.device.type != "meta":
+                self._track(tensor.untyped_storage())
+        return output
+
+    def _track(self, storage) -> None:
+        key = storage.data_ptr()
+        if key in self._alive or storage.nbytes() == 0:
+            return
+        self._alive[key] = storage.nbytes()
+        self.current += storage.nbytes()
+        self.peak = max(self.peak, self.current)
+        weakref.finalize(storage, self._free, key)
+
+    def _free(self, key: int) -> None:
+        self.current -= self._alive.pop(key, 0)
+
+
+class PeakMemory:
+    """Peak memory of the code inside ``with PeakMemory(model, optimizer) as peak:``, in ``peak.bytes``.
+
+    Pass what already exists and stays alive (models, optimizers): on a CPU those are counted from
+    the objects, on a GPU they are already in the allocator's count. ``device`` defaults to CUDA
+    when it is available.
+    """
+
+    def __init__(self, *existing, device: str | None = None):
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.existing = existing
+        self.bytes = 0
+        self.how = ""
+
+    def __enter__(self) -> PeakMemory:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.how = "CUDA peak allocated (torch.cuda.max_memory_allocated)"
+        else:
+            self._mode = _LiveStorages(_storages(self.existing))
+            self._mode.__enter__()
+            self.how = "peak bytes of live tensors, counted op by op (CPU)"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            self.bytes = torch.cuda.max_memory_allocated()
+        else:
+            self._mode.__exit__(*exc)
+            self.bytes = self._mode.peak
+
+    @property
+    def gb(self) -> float:
+        return self.bytes / GB

@@ -23,24 +23,25 @@ from helpers.env import STACKS
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = REPO / "notebooks"
 
-# notebook file, stack, what a student learns, GPU memory on the real profiles (rough).
+# notebook file, stack, what a student learns, GPU memory on the real profiles
+# (helpers.memory's estimates of each profile's settings; 00's table shows them per GPU class).
 COURSE = [
     dict(notebook="00_setup_and_trl_versions.ipynb", stack="modern", section="setup",
          learn="which TRL stack to use and why; a working environment; a first generation",
          gpu_memory="none (CPU is fine)"),
     dict(notebook="01_genre_ppo_bert_reward.ipynb", stack="legacy", section="genre_ppo",
          learn="classic PPO: GPT-2 learns a genre from a BERT classifier's reward",
-         gpu_memory="~4 GB (GPT-2 + value head, reference, DistilBERT)"),
+         gpu_memory="~3-4 GB (GPT-2 + value head, reference, DistilBERT, all fp32)"),
     dict(notebook="02_gsm8k_sft.ipynb", stack="modern", section="sft",
          learn="supervised fine-tuning of GPT-2 on GSM8K with SFTTrainer",
-         gpu_memory="~6 GB at batch 8 (fp16)"),
+         gpu_memory="~3 GB (batch 4, checkpointing) to ~11 GB (batch 16)"),
     dict(notebook="03_ppo_on_sft_model.ipynb", stack="legacy", section="ppo_sft",
          learn="PPO on the SFT model: reference model, KL, MiniLM similarity reward, 16-bit weights",
-         gpu_memory="~3 GB (frozen models in fp16; distilgpt2 less)",
+         gpu_memory="~3-4 GB (frozen models in 16 bits) to ~10 GB (mini-batch 16)",
          inputs={"sft_checkpoint": "02_gsm8k_sft"}),  # parameter -> the output folder of an earlier notebook
     dict(notebook="04_grpo_heuristic_rewards.ipynb", stack="modern", section="grpo",
          learn="DeepSeek-style GRPO: Qwen2.5-0.5B-Instruct, heuristic rewards, no reward network",
-         gpu_memory="~10 GB with LoRA at batch 1; 20+ GB full fine-tuning"),
+         gpu_memory="~1.5 GB (LoRA, batch 1) to ~21 GB (full fine-tuning, batch 8)"),
 ]
 
 

@@ -122,8 +122,8 @@ PROFILES = {
     "a100-40gb": Profile(
         "a100-40gb", "a 40-80 GB card (A100, H100, L40S): bf16, full fine-tuning",
         "cuda", 38.0,
-        _gpu_profile(sft_batch=16, ppo_batch=64, precision="bf16", grpo=dict(
-            per_device_train_batch_size=16, gradient_accumulation_steps=1, num_generations=16,
+        _gpu_profile(sft_batch=16, ppo_batch=64, precision="bf16", grpo=dict(  # 16 x 1 would need ~35 GB
+            per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=16,
             max_completion_length=512, lora=False, load_in_4bit=False, gradient_checkpointing=False,
         )),
     ),

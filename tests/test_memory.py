@@ -40,3 +40,144 @@ def test_cpu_peak_of_a_training_step_covers_weights_gradients_and_adam():
         optimizer.step()
     assert peak.bytes >= 4 * weights  # weights + gradients + two Adam moments
     assert peak.bytes < 6 * weights
+
+
+# --- estimate ------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from helpers.memory import MemoryInputError, estimate, model_spec  # noqa: E402
+from helpers.memory.fit import notebook_estimate, recommend, usable_gb, will_it_fit  # noqa: E402
+from helpers.memory.validate import SMALL, main, validate  # noqa: E402
+from helpers.profiles import PROFILES, get_profile  # noqa: E402
+
+
+@pytest.mark.parametrize("model, millions", [
+    ("gpt2", 124.4), ("distilgpt2", 81.9), ("Qwen/Qwen2.5-0.5B-Instruct", 494.0),
+    ("distilbert-base-uncased", 66.4), ("sentence-transformers/all-MiniLM-L6-v2", 22.7),
+])
+def test_packaged_configs_give_the_published_parameter_counts(model, millions):
+    assert model_spec(model).parameters / 1e6 == pytest.approx(millions, abs=0.1)
+
+
+def test_the_breakdown_adds_up_and_each_memory_option_shrinks_it():
+    base = dict(batch_size=8, prompt_len=200, completion_len=256, generation_batch=16, device="cuda", precision="bf16")
+    full = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", **base)
+    assert full.bytes == sum(full.parts.values()) and full.table()[-1] == ("total", round(full.gb, 3))
+    assert full.parts["optimizer states"] == 8 * model_spec("Qwen/Qwen2.5-0.5B-Instruct").parameters
+    checkpointed = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, **base)
+    lora = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, lora_rank=16,
+                    lora_targets="all-linear", weights="16-bit", **base)
+    qlora = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, lora_rank=16,
+                     lora_targets="all-linear", weights="4-bit", **base)
+    assert full.gb > checkpointed.gb > lora.gb > qlora.gb
+    assert lora.parts["optimizer states"] < full.parts["optimizer states"] / 50  # 8.8 M of 494 M train
+    # 4-bit quantises the layers' linear weights only; the 136 M embedding weights stay 16-bit
+    assert qlora.parts["policy weights"] > 136e6 * 2
+
+
+def test_ppo_holds_reference_and_reward_models_and_generation_grows_the_kv_cache():
+    ppo = estimate("ppo", "gpt2", batch_size=4, generation_batch=8, prompt_len=64, completion_len=48,
+                   reference="copy", frozen_models=("distilbert-base-uncased",), frozen_weights="16-bit")
+    assert ppo.parts["reference model"] == 2 * model_spec("gpt2").parameters
+    assert ppo.parts["frozen: distilbert-base-uncased"] == 2 * model_spec("distilbert-base-uncased").parameters
+    small = estimate("grpo", "gpt2", batch_size=1, generation_batch=8, prompt_len=64, completion_len=64)
+    large = estimate("grpo", "gpt2", batch_size=1, generation_batch=64, prompt_len=64, completion_len=64)
+    assert large.phases["generation"] > small.phases["generation"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(batch_size=0, seq_len=128), "batch_size must be a positive"),
+    (dict(batch_size=2, seq_len=-5), "seq_len must be a positive"),
+    (dict(batch_size=2, seq_len=128, weights="4-bit"), "pass lora_rank"),
+    (dict(batch_size=2, seq_len=128, precision="fp8"), "precision must be one of"),
+])
+def test_bad_sizes_and_settings_say_what_is_wrong(kwargs, message):
+    with pytest.raises(MemoryInputError, match=message):
+        estimate("sft", "gpt2", **kwargs)
+
+
+def test_an_unknown_model_needs_a_parameter_count_and_then_gets_a_rough_estimate(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(MemoryInputError, match="parameters="):
+        estimate("sft", "someone/no-such-model-xyz", batch_size=1, seq_len=128)
+    rough = estimate("sft", parameters=124_000_000, batch_size=1, seq_len=128)
+    exact = estimate("sft", "gpt2", batch_size=1, seq_len=128)
+    assert rough.parts["optimizer states"] == 8 * 124_000_000
+    assert rough.gb == pytest.approx(exact.gb, rel=0.25) and "guessed" in str(rough)
+    with pytest.raises(MemoryInputError, match="positive"):
+        estimate("sft", parameters=0, batch_size=1, seq_len=128)
+
+
+# --- recommend and the profiles ---------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", [p for p in PROFILES.values() if p.min_gpu_memory_gb])
+@pytest.mark.parametrize("section", ["genre_ppo", "sft", "ppo_sft", "grpo"])
+def test_every_real_profile_fits_the_smallest_gpu_it_is_meant_for(profile, section):
+    assert notebook_estimate(section, profile.notebook(section)).gb <= usable_gb(profile.min_gpu_memory_gb)
+
+
+def test_recommend_fits_an_11_gb_card_cheapest_change_first():
+    advice = recommend(11, "grpo")
+    assert advice.fits and advice.estimate.gb <= usable_gb(11)
+    assert advice.steps[0][0] == "gradient checkpointing"  # no quality cost comes before LoRA
+    assert not advice.settings.lora and advice.changed["gradient_checkpointing"] is True
+    assert "fits a 11 GB GPU" in str(advice)
+    assert recommend(80, "sft").steps == []
+
+
+def test_recommend_says_plainly_when_nothing_fits():
+    advice = recommend(1, "grpo")
+    assert not advice.fits and advice.settings is None
+    assert "does not fit" in advice.message and "profile='tiny'" in advice.message
+    with pytest.raises(MemoryInputError, match="positive"):
+        recommend(0, "sft")
+    with pytest.raises(MemoryInputError, match="notebook must be one of"):
+        recommend(16, "dpo")
+
+
+def test_will_it_fit_table_covers_every_training_notebook_and_gpu_class():
+    rows = will_it_fit({"tiny card": 2, "A100 80 GB": 80})
+    assert [row["notebook"] for row in rows] == ["01 genre PPO", "02 SFT", "03 PPO on SFT", "04 GRPO"]
+    assert all(row["A100 80 GB"].startswith("yes") for row in rows)
+    assert any(row["tiny card"].startswith("no") for row in rows)
+
+
+def test_tiny_profile_estimates_use_the_locally_built_models():
+    est = notebook_estimate("grpo", get_profile("tiny").notebook("grpo"), device="cpu", prompt_len=30)
+    assert model_spec("tiny-qwen2-chat").parameters < 1e6
+    assert est.parts["policy weights"] < 1e6 * 4 and 0 < est.gb < 0.5  # mostly TRL's fixed-width logit tile
+
+
+# --- validation against measured steps --------------------------------------------------------
+
+def test_validate_small_case_is_within_15_percent_of_the_measured_peak():
+    (row,) = validate(SMALL, device="cpu")
+    assert abs(row["error"]) <= 0.15, row
+    assert row["weights_gb"][0] == pytest.approx(row["weights_gb"][1], rel=0.01)
+
+
+def test_validate_exits_non_zero_when_an_estimate_is_off(monkeypatch, capsys):
+    import helpers.memory.validate as validate_module
+
+    def doubled(*args, **kwargs):
+        est = estimate(*args, **kwargs)
+        est.parts = {name: 2 * value for name, value in est.parts.items()}
+        return est
+
+    monkeypatch.setattr(validate_module, "estimate", doubled)
+    assert main(["validate", "--small", "--device", "cpu"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_picker_redraws_the_advice_when_the_gpu_changes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.memory.fit import picker
+
+    panel = picker()
+    notebook, gpu = panel.children[:2]
+    assert panel.result.gpu_memory_gb == 16 and panel.result.section == "genre_ppo"
+    notebook.value, gpu.value = "grpo", 11
+    assert panel.result.section == "grpo" and panel.result.gpu_memory_gb == 11 and panel.result.fits

@@ -206,3 +206,12 @@ def test_legacy_notebook_stops_on_the_modern_stack_with_the_install_command(tmp_
         run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-modern", tmp_path)
     assert caught.value.ename == "WrongStackError"
     assert "requirements-legacy-trl.txt" in caught.value.evalue
+
+
+@pytest.mark.parametrize("run", ["genre_run", "sft_run", "ppo_sft_run", "grpo_run"])
+def test_training_notebooks_report_an_estimate_next_to_the_measured_peak(run, request):
+    _, metrics = request.getfixturevalue(run)
+    memory = metrics["memory"]
+    assert memory["measured_gb"] > 0 and memory["estimate_gb"] > 0, memory
+    # tiny models: small fixed buffers weigh more than at real size, so the band is wider than validate's 15%
+    assert 0.5 <= memory["estimate_over_measured"] <= 2.0, memory

@@ -19,7 +19,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-GB = 1024**3
+from helpers.memory.estimate import GB
 
 
 def tensor_bytes(*objects, trainable_only: bool = False) -> int:
@@ -124,3 +124,34 @@ class PeakMemory:
     @property
     def gb(self) -> float:
         return self.bytes / GB
+
+
+def peak_memory_callback(step: int = 2):
+    """A ``transformers`` TrainerCallback that measures the peak of one optimizer step (the second by
+    default: the first also creates the optimizer's states). After training: ``callback.peak``
+    (a PeakMemory, or None if training stopped before that step)."""
+    from transformers import TrainerCallback
+
+    class PeakMemoryCallback(TrainerCallback):
+        def __init__(self):
+            self.peak = None
+            self._active = None
+
+        def on_step_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
+            if state.global_step == step - 1 and self.peak is None:
+                optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
+                self._active = PeakMemory(model, optimizer)
+                self._active.__enter__()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self._finish()
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self._finish()  # training stopped inside the measured step
+
+        def _finish(self):
+            if self._active is not None:
+                self._active.__exit__(None, None, None)
+                self.peak, self._active = self._active, None
+
+    return PeakMemoryCallback()

@@ -1,0 +1,5 @@
+import sys
+
+from helpers.memory.validate import main
+
+sys.exit(main())

@@ -1,0 +1,227 @@
+"""Will a notebook fit this GPU, and if not, what to change: cheapest in quality first.
+
+    recommend(11, "grpo")             # the steps that make notebook 04 fit an 11 GB card
+    notebook_estimate("sft", get_profile("t4-16gb").notebook("sft"))
+    will_it_fit()                     # notebooks x GPU classes, for notebook 00
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estimate
+
+# Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
+# Qwen's chat template and the system prompt add ~80; notebook 01's genre prompts are a few words.
+PROMPT_TOKENS = {"genre_ppo": 8, "ppo_sft": 128, "grpo": 200}
+GPU_CLASSES = {"RTX 2080 Ti 11 GB": 11, "T4 16 GB": 16, "A100 40 GB": 40, "A100 80 GB": 80}
+# A card never gives all its memory to tensors: the CUDA context (~0.5 GB) and the caching
+# allocator's fragmentation (~10%) come first.
+CUDA_CONTEXT_GB, ALLOCATOR_SLACK = 0.5, 0.10
+SECTIONS = {"genre_ppo": "01 genre PPO", "sft": "02 SFT", "ppo_sft": "03 PPO on SFT", "grpo": "04 GRPO"}
+
+
+def usable_gb(gpu_memory_gb: float) -> float:
+    """What tensors can have of a card of this size."""
+    if not isinstance(gpu_memory_gb, (int, float)) or gpu_memory_gb <= 0:
+        raise MemoryInputError(f"gpu_memory_gb must be a positive number of GB, not {gpu_memory_gb!r}.")
+    return gpu_memory_gb * (1 - ALLOCATOR_SLACK) - CUDA_CONTEXT_GB
+
+
+def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cuda", prompt_len: int | None = None,
+                      model=None) -> MemoryEstimate:
+    """The estimate for one notebook's settings (a profile section, as the notebook uses it).
+
+    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint)."""
+    s = settings
+    gpu = device == "cuda"
+    frozen = "16-bit" if gpu else "fp32"
+    prompt = prompt_len or PROMPT_TOKENS.get(section, 0)
+    optimizer = getattr(s, "optimizer", None)
+    if section == "sft":
+        return estimate("sft", model or s.model_id, batch_size=s.batch_size, seq_len=s.max_length,
+                        precision=s.precision, device=device, gradient_checkpointing=s.gradient_checkpointing,
+                        attention_dropout=True, optimizer=optimizer or "adamw_fused", logits="chunked")
+    if section == "genre_ppo":  # notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time
+        return estimate("ppo", model or s.policy_model, batch_size=s.mini_batch_size, generation_batch=4,
+                        prompt_len=prompt, completion_len=s.max_new_tokens, reference="copy",
+                        frozen_models=(s.classifier_model,), device=device, optimizer="adamw", attention_dropout=True)
+    if section == "ppo_sft":  # notebook 03: frozen models in 16 bits on a GPU; LoRA's reference is its base
+        policy = model or (s.small_policy_model if getattr(s, "small_policy", False) else "gpt2")
+        return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.samples_per_problem,
+                        prompt_len=prompt, completion_len=s.max_new_tokens, device=device, optimizer="adamw",
+                        reference="adapters-off" if s.lora else "copy", lora_rank=16 if s.lora else None,
+                        weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=frozen)
+    if section == "grpo":  # notebook 04: one generation batch = batch x accumulation completions
+        lora = s.lora or s.load_in_4bit
+        weights = ("4-bit" if s.load_in_4bit else "16-bit") if lora and gpu else "fp32"
+        return estimate("grpo", model or s.model_id, batch_size=s.per_device_train_batch_size,
+                        generation_batch=s.per_device_train_batch_size * s.gradient_accumulation_steps,
+                        prompt_len=prompt, completion_len=s.max_completion_length, precision=s.precision,
+                        device=device, weights=weights, lora_rank=16 if lora else None, lora_targets="all-linear",
+                        gradient_checkpointing=s.gradient_checkpointing, optimizer=optimizer or "adamw_fused",
+                        reference=None if not s.beta else ("adapters-off" if lora else "copy"), logits="chunked")
+    raise MemoryInputError(f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}.")
+
+
+def _halve(key: str, keep_product_with: str | None = None):
+    def change(s):
+        if getattr(s, key) <= 1:
+            return None
+        extra = {keep_product_with: getattr(s, keep_product_with) * 2} if keep_product_with else {}
+        return {key: getattr(s, key) // 2, **extra}
+    return change
+
+
+def _set(**values):
+    return lambda s: None if all(getattr(s, k, None) == v for k, v in values.items()) else values
+
+
+# Per notebook: (what to do, what it costs), cheapest first. A change repeats while it applies.
+OPTIONS = {
+    "sft": [
+        ("gradient checkpointing", "same result, ~30% slower", _set(gradient_checkpointing=True)),
+        ("halve batch_size, double gradient_accumulation_steps", "same effective batch, slower",
+         _halve("batch_size", "gradient_accumulation_steps")),
+        ("8-bit AdamW (add optim=\"adamw_bnb_8bit\" to the config; needs bitsandbytes)", "tiny quality cost",
+         _set(optimizer="adamw_8bit")),
+        ("max_length 384", "truncates the few longest solutions", _set(max_length=384)),
+        ("distilgpt2 instead of GPT-2", "a smaller model: lower accuracy", _set(model_id="distilgpt2")),
+    ],
+    "genre_ppo": [
+        ("halve mini_batch_size", "same data per PPO step, more and smaller updates", _halve("mini_batch_size")),
+        ("max_new_tokens 24", "shorter texts to judge", _set(max_new_tokens=24)),
+        ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
+    ],
+    "ppo_sft": [
+        ("halve mini_batch_size", "same data per PPO step, more and smaller updates", _halve("mini_batch_size")),
+        ("lora = True", "adapters learn a little less; the reference is the base with adapters off", _set(lora=True)),
+        ("max_new_tokens 96", "cuts the longest solutions", _set(max_new_tokens=96)),
+        ("distilgpt2 policy (run 02 with model_id='distilgpt2')", "a smaller model: lower accuracy",
+         _set(small_policy=True)),
+    ],
+    "grpo": [
+        ("gradient checkpointing", "same result, ~30% slower", _set(gradient_checkpointing=True)),
+        ("halve per_device_train_batch_size, double gradient_accumulation_steps", "same effective batch, slower",
+         _halve("per_device_train_batch_size", "gradient_accumulation_steps")),
+        ("lora = True", "adapters learn a little less", _set(lora=True)),
+        ("load_in_4bit = True (QLoRA)", "small quality cost; needs bitsandbytes", _set(load_in_4bit=True)),
+        ("8-bit AdamW (add optim=\"adamw_bnb_8bit\" to the config; needs bitsandbytes)", "tiny quality cost",
+         _set(optimizer="adamw_8bit")),
+        ("max_completion_length 128", "long reasoning gets cut", _set(max_completion_length=128)),
+    ],
+}
+
+
+@dataclass
+class Recommendation:
+    gpu_memory_gb: float
+    section: str
+    fits: bool
+    steps: list = field(default_factory=list)  # (change, cost, estimated GB after it)
+    changed: dict = field(default_factory=dict)  # setting -> new value
+    settings: SimpleNamespace | None = None
+    estimate: MemoryEstimate | None = None
+    message: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | None = None) -> Recommendation:
+    """Settings of ``notebook`` (a section: "sft", "genre_ppo", "ppo_sft", "grpo") that fit the GPU.
+
+    Starts from ``settings`` (default: the 40-80 GB profile, the best quality) and applies the
+    changes in OPTIONS in order, each as often as it helps, until the estimate fits."""
+    from helpers.profiles import get_profile
+
+    budget = usable_gb(gpu_memory_gb)
+    if notebook not in OPTIONS:
+        raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
+    current = settings or get_profile("a100-40gb").notebook(notebook)
+    current = SimpleNamespace(**{"optimizer": None, "small_policy": False, **vars(current)})
+    est = notebook_estimate(notebook, current)
+    start, steps = vars(current), []
+    for change, cost, apply in OPTIONS[notebook]:
+        while est.gb > budget and (values := apply(current)) is not None:
+            trial = SimpleNamespace(**{**vars(current), **values})
+            trial_estimate = notebook_estimate(notebook, trial)
+            if trial_estimate.bytes >= est.bytes:  # no longer helps (another phase is the peak)
+                break
+            current, est = trial, trial_estimate
+            if steps and steps[-1][0] == change:
+                steps.pop()
+            steps.append((change, cost, round(est.gb, 2)))
+    changed = {k: v for k, v in vars(current).items() if start.get(k) != v}
+    fits = est.gb <= budget
+    name = SECTIONS[notebook]
+    if fits and not steps:
+        message = f"{name} fits a {gpu_memory_gb:g} GB GPU as it is: ~{est.gb:.1f} GB of {budget:.1f} GB usable."
+    elif fits:
+        listed = "\n".join(f"  {i}. {change} ({cost}) -> ~{gb} GB" for i, (change, cost, gb) in enumerate(steps, 1))
+        message = (f"{name} fits a {gpu_memory_gb:g} GB GPU ({budget:.1f} GB usable) with, in this order:\n{listed}\n"
+                   f"Settings: {_settings_text(changed)}")
+    else:
+        message = (f"{name} does not fit a {gpu_memory_gb:g} GB GPU: even with every memory option it needs "
+                   f"~{est.gb:.1f} GB and only {budget:.1f} GB is usable. Use profile='tiny' to learn the "
+                   f"method on a CPU, or a bigger GPU (a free Colab T4 has 16 GB).")
+    return Recommendation(gpu_memory_gb, notebook, fits, steps, changed, current if fits else None, est, message)
+
+
+def _settings_text(changed: dict) -> str:
+    names = {"small_policy": "policy", "optimizer": "optim"}
+    values = {"small_policy": "distilgpt2", "adamw_8bit": "adamw_bnb_8bit"}
+    return ", ".join(f"{names.get(k, k)}={values.get(v, v) if isinstance(v, str) or k in values else v}"
+                     for k, v in changed.items())
+
+
+def will_it_fit(gpus: dict | None = None) -> list[dict]:
+    """One row per training notebook, one column per GPU class: 'yes', the changes, or 'no'."""
+    rows = []
+    for section, name in SECTIONS.items():
+        row = {"notebook": name}
+        for gpu, gb in (gpus or GPU_CLASSES).items():
+            advice = recommend(gb, section)
+            if not advice.fits:
+                row[gpu] = f"no (needs ~{advice.estimate.gb:.0f} GB)"
+            elif not advice.steps:
+                row[gpu] = f"yes, full settings (~{advice.estimate.gb:.1f} GB)"
+            else:
+                row[gpu] = f"{_settings_text(advice.changed)} (~{advice.estimate.gb:.1f} GB)"
+        rows.append(row)
+    return rows
+
+
+def picker():
+    """An ipywidgets panel: pick a notebook and a GPU, see the advice and the breakdown chart."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    notebook = widgets.Dropdown(options=[(name, s) for s, name in SECTIONS.items()], description="notebook")
+    gpu = widgets.Dropdown(options=list(GPU_CLASSES.items()), value=16, description="GPU")
+
+    def show(notebook: str, gpu_memory_gb: float):
+        advice = recommend(gpu_memory_gb, notebook)
+        print(advice.message)
+        ax = advice.estimate.plot(title=f"{SECTIONS[notebook]} on {gpu_memory_gb:g} GB: ~{advice.estimate.gb:.1f} GB")
+        ax.axvline(usable_gb(gpu_memory_gb), color="tab:red", linestyle="--", label="usable GPU memory")
+        ax.legend(loc="lower right")
+        plt.show()
+        return advice
+
+    return widgets.interactive(show, notebook=notebook, gpu_memory_gb=gpu)
+
+
+def report_memory(est: MemoryEstimate, peak=None) -> dict:
+    """Print the estimate next to the measured peak (a PeakMemory, or None); return both for metrics.json."""
+    block = {"estimate_gb": round(est.gb, 4), "estimate_phase": est.phase,
+             "estimate_parts_gb": {name: round(value / GB, 4) for name, value in est.parts.items()}}
+    if peak is None or not peak.bytes:
+        print(f"Estimated peak: {est.gb:.3f} GB ({est.phase}); not measured in this run.")
+        return block
+    block.update(measured_gb=round(peak.gb, 4), measured_as=peak.how,
+                 estimate_over_measured=round(est.bytes / peak.bytes, 3))
+    print(f"Estimated peak: {est.gb:.3f} GB ({est.phase})   measured: {peak.gb:.3f} GB ({peak.how})   "
+          f"estimate/measured = {est.bytes / peak.bytes:.2f}")
+    return block

@@ -42,6 +42,10 @@ COURSE = [
     dict(notebook="04_grpo_heuristic_rewards.ipynb", stack="modern", section="grpo",
          learn="DeepSeek-style GRPO: Qwen2.5-0.5B-Instruct, heuristic rewards, no reward network",
          gpu_memory="~1.5 GB (LoRA, batch 1) to ~21 GB (full fine-tuning, batch 8)"),
+    dict(notebook="05_rloo_genre_modern_trl.ipynb", stack="modern", section="genre_rloo",
+         learn="PPO's successor: RLOO (and GRPO) on notebook 01's genre task, side by side, with a migration guide",
+         gpu_memory="~2-3 GB (GPT-2, reference, DistilBERT; no value head)",
+         inputs={"genre_run": "01_genre_ppo_bert_reward"}),
 ]
 
 

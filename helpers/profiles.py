@@ -4,7 +4,7 @@ A notebook reads its own section: ``settings = get_profile("tiny").notebook("sft
 ``settings.model_id``, ``settings.epochs`` and so on. Nothing else in a notebook branches on the
 profile. ``get_profile("auto")`` picks the profile for the GPU it finds.
 
-Notebook sections: setup (00), genre_ppo (01), sft (02), ppo_sft (03), grpo (04).
+Notebook sections: setup (00), genre_ppo (01), sft (02), ppo_sft (03), grpo (04), genre_rloo (05).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Optional
 
-NOTEBOOK_SECTIONS = ("setup", "genre_ppo", "sft", "ppo_sft", "grpo")
+NOTEBOOK_SECTIONS = ("setup", "genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ _TINY = {
         batch_size=16, mini_batch_size=8, samples_per_problem=4, max_new_tokens=32, eval_max_new_tokens=48,
         learning_rate=1e-4, init_kl_coef=0.02, similarity_weight=0.5,
     ),
+    "genre_rloo": dict(
+        policy_model="tiny-gpt2", classifier_model="tiny-bert", target_genre="scifi", max_steps=60, per_device_train_batch_size=16,
+        num_generations=4, max_completion_length=14, learning_rate=1e-3, beta=0.05, logging_steps=1,
+        precision="fp32",
+    ),
     "grpo": dict(
         model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=24,
         warm_start_examples=800, warm_start_epochs=2, warm_start_learning_rate=3e-3,
@@ -89,6 +94,11 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4), samples_per_problem=4,
             max_new_tokens=128, eval_max_new_tokens=256, learning_rate=1.41e-5, init_kl_coef=0.2,
             similarity_weight=0.5,
+        ),
+        "genre_rloo": dict(
+            policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, target_genre="scitech", max_steps=200, per_device_train_batch_size=ppo_batch,
+            num_generations=4, max_completion_length=40, learning_rate=1e-5, beta=0.05, logging_steps=5,
+            precision=precision,
         ),
         "grpo": dict(
             model_id=QWEN, data_source="hub", train_size=7473, eval_size=250, warm_start_examples=0,

@@ -112,7 +112,7 @@ def test_an_unknown_model_needs_a_parameter_count_and_then_gets_a_rough_estimate
 # --- recommend and the profiles ---------------------------------------------------------------
 
 @pytest.mark.parametrize("profile", [p for p in PROFILES.values() if p.min_gpu_memory_gb])
-@pytest.mark.parametrize("section", ["genre_ppo", "sft", "ppo_sft", "grpo"])
+@pytest.mark.parametrize("section", ["genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo"])
 def test_every_real_profile_fits_the_smallest_gpu_it_is_meant_for(profile, section):
     assert notebook_estimate(section, profile.notebook(section)).gb <= usable_gb(profile.min_gpu_memory_gb)
 
@@ -138,7 +138,7 @@ def test_recommend_says_plainly_when_nothing_fits():
 
 def test_will_it_fit_table_covers_every_training_notebook_and_gpu_class():
     rows = will_it_fit({"tiny card": 2, "A100 80 GB": 80})
-    assert [row["notebook"] for row in rows] == ["01 genre PPO", "02 SFT", "03 PPO on SFT", "04 GRPO"]
+    assert [row["notebook"] for row in rows] == ["01 genre PPO", "02 SFT", "03 PPO on SFT", "04 GRPO", "05 genre RLOO"]
     assert all(row["A100 80 GB"].startswith("yes") for row in rows)
     assert any(row["tiny card"].startswith("no") for row in rows)
 

@@ -208,10 +208,35 @@ def test_legacy_notebook_stops_on_the_modern_stack_with_the_install_command(tmp_
     assert "requirements-legacy-trl.txt" in caught.value.evalue
 
 
-@pytest.mark.parametrize("run", ["genre_run", "sft_run", "ppo_sft_run", "grpo_run"])
+@pytest.mark.parametrize("run", ["genre_run", "sft_run", "ppo_sft_run", "grpo_run", "rloo_run"])
 def test_training_notebooks_report_an_estimate_next_to_the_measured_peak(run, request):
     _, metrics = request.getfixturevalue(run)
     memory = metrics["memory"]
     assert memory["measured_gb"] > 0 and memory["estimate_gb"] > 0, memory
     # tiny models: small fixed buffers weigh more than at real size, so the band is wider than validate's 15%
     assert 0.5 <= memory["estimate_over_measured"] <= 2.0, memory
+
+
+@pytest.fixture(scope="module")
+def rloo_run(tmp_path_factory, genre_run):
+    genre_dir, _ = genre_run
+    output_dir = tmp_path_factory.mktemp("05_rloo")
+    return output_dir, run_notebook("05_rloo_genre_modern_trl.ipynb", "rlhf-modern", output_dir, genre_run=str(genre_dir))
+
+
+def test_notebook_05_rloo_raises_the_genre_reward_and_compares_with_ppo(rloo_run, genre_run):
+    output_dir, metrics = rloo_run
+    learning = metrics["learning"]
+    assert learning["last_quarter_mean"] >= learning["first_quarter_mean"] + 0.15, learning
+    ppo_column = metrics["comparison"]["PPO (notebook 01)"]
+    assert ppo_column["reward, last quarter"] == genre_run[1]["learning"]["last_quarter_mean"]
+    assert metrics["memory"]["measured_gb"] > 0 and metrics["seconds_per_step"] > 0
+    assert (output_dir / "ppo_vs_rloo.png").stat().st_size > 0 and (output_dir / "policy").is_dir()
+
+
+def test_notebook_05_without_notebook_01_says_to_run_it_first(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook("05_rloo_genre_modern_trl.ipynb", "rlhf-modern", tmp_path, genre_run=str(tmp_path / "missing"))
+    assert caught.value.ename == "FileNotFoundError" and "run notebook 01 first" in caught.value.evalue

@@ -14,12 +14,13 @@ from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estima
 
 # Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
 # Qwen's chat template and the system prompt add ~80; notebook 01's genre prompts are a few words.
-PROMPT_TOKENS = {"genre_ppo": 8, "ppo_sft": 128, "grpo": 200}
+PROMPT_TOKENS = {"genre_ppo": 8, "ppo_sft": 128, "grpo": 200, "genre_rloo": 8}
 GPU_CLASSES = {"RTX 2080 Ti 11 GB": 11, "T4 16 GB": 16, "A100 40 GB": 40, "A100 80 GB": 80}
 # A card never gives all its memory to tensors: the CUDA context (~0.5 GB) and the caching
 # allocator's fragmentation (~10%) come first.
 CUDA_CONTEXT_GB, ALLOCATOR_SLACK = 0.5, 0.10
-SECTIONS = {"genre_ppo": "01 genre PPO", "sft": "02 SFT", "ppo_sft": "03 PPO on SFT", "grpo": "04 GRPO"}
+SECTIONS = {"genre_ppo": "01 genre PPO", "sft": "02 SFT", "ppo_sft": "03 PPO on SFT", "grpo": "04 GRPO",
+            "genre_rloo": "05 genre RLOO"}
 
 
 def usable_gb(gpu_memory_gb: float) -> float:
@@ -62,6 +63,12 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                         device=device, weights=weights, lora_rank=16 if lora else None, lora_targets="all-linear",
                         gradient_checkpointing=s.gradient_checkpointing, optimizer=optimizer or "adamw_fused",
                         reference=None if not s.beta else ("adapters-off" if lora else "copy"), logits="chunked")
+    if section == "genre_rloo":  # notebook 05: GRPO's memory pattern, plus notebook 01's classifier
+        return estimate("grpo", model or s.policy_model, batch_size=s.per_device_train_batch_size,
+                        generation_batch=s.per_device_train_batch_size, prompt_len=prompt,
+                        completion_len=s.max_completion_length, precision=s.precision, device=device,
+                        reference="copy" if s.beta else None, frozen_models=(s.classifier_model,),
+                        optimizer=optimizer or "adamw_fused", logits="chunked")
     raise MemoryInputError(f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}.")
 
 
@@ -100,6 +107,12 @@ OPTIONS = {
         ("max_new_tokens 96", "cuts the longest solutions", _set(max_new_tokens=96)),
         ("distilgpt2 policy (run 02 with model_id='distilgpt2')", "a smaller model: lower accuracy",
          _set(small_policy=True)),
+    ],
+    "genre_rloo": [
+        ("halve per_device_train_batch_size", "fewer prompts per step (keep a multiple of num_generations)",
+         _halve("per_device_train_batch_size")),
+        ("max_completion_length 24", "shorter texts to judge", _set(max_completion_length=24)),
+        ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
     ],
     "grpo": [
         ("gradient checkpointing", "same result, ~30% slower", _set(gradient_checkpointing=True)),

@@ -3,7 +3,7 @@
     python -m helpers.course --profile tiny --out runs/tiny
 
 runs every notebook that exists, each in its stack's Jupyter kernel, with papermill, into
-``runs/tiny/<notebook>/``, and writes ``summary.md`` and ``summary.json``. A notebook that fails
+``runs/tiny/<notebook>/``, and writes ``summary.md``, ``summary.json`` and ``report.html``. A notebook that fails
 is named with its error in the summary, its folder is renamed ``<notebook>.failed``, and the
 others still run.
 """
@@ -181,6 +181,9 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     total = time.time() - start
     (out_dir / "summary.json").write_text(json.dumps({"profile": profile, "total_seconds": round(total, 1), "notebooks": rows}, indent=2))
     (out_dir / "summary.md").write_text(summary_markdown(rows, profile, total))
+    from helpers.report import write_report
+
+    write_report(out_dir, profile, rows)
     return rows
 
 
@@ -195,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out or f"runs/{args.profile}")
     rows = run_course(args.profile, out_dir, args.only, args.timeout)
     print((out_dir / "summary.md").read_text())
-    print(f"Summary: {out_dir / 'summary.md'}")
+    print(f"Summary: {out_dir / 'summary.md'}\nReport (open in a browser): {out_dir / 'report.html'}")
     return 0 if all(r["status"] == "ran" for r in rows) else 1
 
 

@@ -46,7 +46,7 @@ def test_a_failed_notebook_is_named_and_the_rest_still_run(fake_course):
 def test_failed_output_is_not_left_looking_like_a_result(fake_course):
     course.run_course("tiny", fake_course)
     assert sorted(p.name for p in fake_course.iterdir()) == [
-        "a_fails.failed", "b_works", "summary.json", "summary.md",
+        "a_fails.failed", "b_works", "report.html", "summary.json", "summary.md",
     ]
     assert (fake_course / "a_fails.failed" / "a_fails.ipynb").exists()  # the executed notebook, to read the error
 
@@ -91,3 +91,10 @@ def test_write_metrics_replaces_the_file_whole(tmp_path):
 
 def test_main_exits_non_zero_when_a_notebook_failed(fake_course):
     assert course.main(["--profile", "tiny", "--out", str(fake_course)]) == 1
+
+
+def test_the_run_ends_with_a_report_naming_each_notebook_and_its_status(fake_course):
+    course.run_course("tiny", fake_course)
+    report = (fake_course / "report.html").read_text()
+    assert "a_fails.ipynb" in report and "failed" in report and "not run" in report
+    assert 'href="b_works/b_works.ipynb"' in report

@@ -240,3 +240,21 @@ def test_notebook_05_without_notebook_01_says_to_run_it_first(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         run_notebook("05_rloo_genre_modern_trl.ipynb", "rlhf-modern", tmp_path, genre_run=str(tmp_path / "missing"))
     assert caught.value.ename == "FileNotFoundError" and "run notebook 01 first" in caught.value.evalue
+
+
+def test_course_report_of_the_tiny_runs_renders_in_headless_chromium(tmp_path, genre_run, sft_run, ppo_sft_run,
+                                                                      grpo_run, rloo_run):
+    from helpers.report import write_report
+
+    from .test_report import browser_dom
+
+    runs = {"01_genre_ppo_bert_reward": genre_run, "02_gsm8k_sft": sft_run, "03_ppo_on_sft_model": ppo_sft_run,
+            "04_grpo_heuristic_rewards": grpo_run, "05_rloo_genre_modern_trl": rloo_run}
+    for stem, (folder, _) in runs.items():
+        (tmp_path / stem).symlink_to(folder)
+    dom = browser_dom(write_report(tmp_path, profile="tiny"))
+    gsm8k = dom[dom.index('id="gsm8k"'):dom.index('id="genre"')]
+    assert gsm8k.count("<tr>") == 1 + 5  # base, SFT, PPO, Qwen before and after GRPO
+    assert "RLOO" in dom and "PPO, legacy TRL (01)" in dom
+    loaded, total = map(int, dom.split('data-images-loaded="')[1].split('"')[0].split("/"))
+    assert loaded == total >= 4

@@ -1,0 +1,100 @@
+"""A playground: one prompt, completions from several checkpoints side by side, with their scores.
+
+    playground = Playground({"base": base_folder, "PPO": policy_folder}, scorers={"P(scifi)": genre_reward})
+    playground.panel()          # in a notebook: type a prompt or pick a problem, press "Generate"
+
+Checkpoints are folders (or already loaded ``(model, tokenizer)`` pairs). Scorers follow TRL's
+reward convention, ``f(completions, prompts=..., answer=...) -> list[float]``. With ``problems``
+(GSM8K records) the panel offers them in a drop-down and grades each answer against the reference.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Callable
+
+
+class Playground:
+    def __init__(self, checkpoints: dict, scorers: dict | None = None, problems: list[dict] | None = None,
+                 format_prompt: Callable[[str], str] | None = None, device: str = "cpu"):
+        if not checkpoints:
+            raise ValueError("Give the playground at least one checkpoint: {'name': folder or (model, tokenizer)}.")
+        self.models = {name: self._load(value, device) for name, value in checkpoints.items()}
+        self.scorers = scorers or {}
+        self.problems = problems or []
+        self.format_prompt = format_prompt or (lambda text: text)
+        self.device = device
+
+    @staticmethod
+    def _load(value, device: str):
+        if isinstance(value, (str, Path)):
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            if not (Path(value) / "config.json").exists():
+                raise FileNotFoundError(f"No checkpoint in {value}: run the notebook that saves it first.")
+            return AutoModelForCausalLM.from_pretrained(value).to(device).eval(), AutoTokenizer.from_pretrained(value)
+        return value
+
+    def compare(self, prompt: str, answer: str | None = None, temperature: float = 0.7, max_new_tokens: int = 48,
+                seed: int = 0) -> list[dict]:
+        """One completion per checkpoint for the same prompt, with every scorer's score (and the verdict)."""
+        import torch
+
+        from helpers.answers import is_correct
+
+        text = self.format_prompt(prompt)
+        rows = []
+        for name, (model, tokenizer) in self.models.items():
+            torch.manual_seed(seed)
+            inputs = tokenizer(text, return_tensors="pt").to(model.device)
+            with torch.no_grad():
+                output = model.generate(**inputs, do_sample=temperature > 0, temperature=max(temperature, 1e-3),
+                                        top_k=0, max_new_tokens=max_new_tokens,
+                                        pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+            completion = tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+            row = {"checkpoint": name, "completion": completion}
+            for score_name, scorer in self.scorers.items():
+                row[score_name] = round(float(scorer([completion], prompts=[prompt], answer=[answer])[0]), 3)
+            if answer is not None:
+                row["correct"] = "✓" if is_correct(completion, answer) else "✗"
+            rows.append(row)
+        return rows
+
+    def panel(self):
+        """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results table."""
+        import ipywidgets as widgets
+
+        prompt = widgets.Textarea(description="prompt", layout=widgets.Layout(width="95%"))
+        picker = widgets.Dropdown(options=[("(type your own)", None)] + [
+            (p["question"][:80], i) for i, p in enumerate(self.problems)], description="problem")
+        temperature = widgets.FloatSlider(value=0.7, min=0.0, max=1.5, step=0.1, description="temperature")
+        length = widgets.IntSlider(value=48, min=8, max=256, step=8, description="new tokens")
+        seed = widgets.IntText(value=0, description="seed")
+        button = widgets.Button(description="Generate", button_style="primary")
+        results = widgets.HTML()
+
+        def on_pick(change):
+            if change["new"] is not None:
+                prompt.value = self.problems[change["new"]]["question"]
+
+        def on_generate(_):
+            if not prompt.value.strip():
+                results.value = "<p>Type a prompt, or pick a problem.</p>"
+                return
+            answer = self.problems[picker.value]["answer"] if picker.value is not None else None
+            rows = self.compare(prompt.value, answer, temperature.value, length.value, seed.value)
+            results.value = _html_table(rows)
+
+        picker.observe(on_pick, names="value")
+        button.on_click(on_generate)
+        controls = [picker] if self.problems else []
+        return widgets.VBox([*controls, prompt, widgets.HBox([temperature, length, seed]), button, results])
+
+
+def _html_table(rows: list[dict]) -> str:
+    headers = list(rows[0])
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(r.get(h, '')))}</td>"
+                                    for h in headers) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"

@@ -73,7 +73,8 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
         evaluation = (metrics.get(stem) or {}).get("eval")
         if evaluation:
             result = evaluation[when]
-            gsm8k_rows.append([stage, metrics[stem].get("model", ""), _percent(result.get("strict")),
+            model = metrics[stem].get("model") or f"02's checkpoint{' + LoRA' if metrics[stem].get('lora') else ''}"
+            gsm8k_rows.append([stage, model, _percent(result.get("strict")),
                                _percent(result.get("lenient")), evaluation["sample_size"]])
     genre_rows = []
     for name, stem in GENRE_RUNS:

@@ -22,7 +22,7 @@ GSM8K_STAGES = [
     ("base model", "02_gsm8k_sft", "before"),
     ("after SFT (02)", "02_gsm8k_sft", "after"),
     ("after PPO (03)", "03_ppo_on_sft_model", "after"),
-    ("Qwen2.5-0.5B-Instruct, before GRPO (04)", "04_grpo_heuristic_rewards", "before"),
+    ("before GRPO (04: a chat model, not 02's)", "04_grpo_heuristic_rewards", "before"),
     ("after GRPO (04)", "04_grpo_heuristic_rewards", "after"),
 ]
 GENRE_RUNS = [("PPO, legacy TRL (01)", "01_genre_ppo_bert_reward"), ("RLOO, today's TRL (05)", "05_rloo_genre_modern_trl")]

@@ -46,7 +46,9 @@ def _load(run_dir: Path, stem: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _table(headers: list[str], rows: list[list], caption: str, table_id: str) -> str:
+def html_table(headers: list[str], rows: list[list], caption: str = "", table_id: str = "") -> str:
+    """An HTML table, cells escaped (links made here are kept), numbers right-aligned."""
+
     def cell(value) -> str:
         if isinstance(value, float):
             return f'<td class="num">{value:.3g}</td>'
@@ -104,15 +106,15 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
         STYLE, "</head><body>",
         f"<h1>RLHF with TRL: course run{' (profile ' + html.escape(profile) + ')' if profile else ''}</h1>",
         "<h2>GSM8K accuracy, stage by stage</h2>",
-        _table(["stage", "model", "strict", "lenient", "problems"], gsm8k_rows,
+        html_table(["stage", "model", "strict", "lenient", "problems"], gsm8k_rows,
                "Greedy answers on held-out problems; strict counts only the taught answer format.", "gsm8k")
         if gsm8k_rows else "<p>No GSM8K notebook ran.</p>",
         "<h2>Genre task: PPO and RLOO</h2>",
-        _table(["method", "reward", "first quarter", "last quarter", "s/step", "peak GB"], genre_rows,
+        html_table(["method", "reward", "first quarter", "last quarter", "s/step", "peak GB"], genre_rows,
                "Mean reward over the first and last quarter of training.", "genre") if genre_rows
         else "<p>No genre notebook ran.</p>",
         "<h2>Notebooks</h2>",
-        _table(["notebook", "stack", "status", "wall s", "peak GB (measured)", "peak GB (estimated)"], notebook_rows,
+        html_table(["notebook", "stack", "status", "wall s", "peak GB (measured)", "peak GB (estimated)"], notebook_rows,
                "Peak memory of one training step; executed notebooks linked.", "notebooks"),
         "<h2>Plots</h2>", "".join(figures) or "<p>No plots.</p>",
         IMAGES_CHECK, "</body></html>",

@@ -10,7 +10,6 @@ reward convention, ``f(completions, prompts=..., answer=...) -> list[float]``. W
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Callable
 
@@ -65,6 +64,8 @@ class Playground:
         """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results table."""
         import ipywidgets as widgets
 
+        from helpers.report import html_table
+
         prompt = widgets.Textarea(description="prompt", layout=widgets.Layout(width="95%"))
         picker = widgets.Dropdown(options=[("(type your own)", None)] + [
             (p["question"][:80], i) for i, p in enumerate(self.problems)], description="problem")
@@ -84,17 +85,9 @@ class Playground:
                 return
             answer = self.problems[picker.value]["answer"] if picker.value is not None else None
             rows = self.compare(prompt.value, answer, temperature.value, length.value, seed.value)
-            results.value = _html_table(rows)
+            results.value = html_table(list(rows[0]), [list(row.values()) for row in rows])
 
         picker.observe(on_pick, names="value")
         button.on_click(on_generate)
         controls = [picker] if self.problems else []
         return widgets.VBox([*controls, prompt, widgets.HBox([temperature, length, seed]), button, results])
-
-
-def _html_table(rows: list[dict]) -> str:
-    headers = list(rows[0])
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(r.get(h, '')))}</td>"
-                                    for h in headers) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"

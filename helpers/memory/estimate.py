@@ -260,7 +260,7 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
             raise MemoryInputError(f"{name} must be one of {sorted(allowed)}, not {value!r}.")
     if logits not in ("full", "chunked"):
         raise MemoryInputError(f"logits must be 'full' or 'chunked', not {logits!r}.")
-    if weights not in ("fp32",) and not lora_rank:
+    if weights != "fp32" and not lora_rank:
         raise MemoryInputError(f"weights={weights!r} cannot be trained directly: pass lora_rank (e.g. 16) as well.")
     spec = model_spec(model, parameters=parameters)
     value_head = kind == "ppo" if value_head is None else value_head

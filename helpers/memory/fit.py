@@ -49,7 +49,7 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                         prompt_len=prompt, completion_len=s.max_new_tokens, reference="copy",
                         frozen_models=(s.classifier_model,), device=device, optimizer="adamw", attention_dropout=True)
     if section == "ppo_sft":  # notebook 03: frozen models in 16 bits on a GPU; LoRA's reference is its base
-        policy = model or (s.small_policy_model if getattr(s, "small_policy", False) else "gpt2")
+        policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
         return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.samples_per_problem,
                         prompt_len=prompt, completion_len=s.max_new_tokens, device=device, optimizer="adamw",
                         reference="adapters-off" if s.lora else "copy", lora_rank=16 if s.lora else None,
@@ -106,7 +106,7 @@ OPTIONS = {
         ("lora = True", "adapters learn a little less; the reference is the base with adapters off", _set(lora=True)),
         ("max_new_tokens 96", "cuts the longest solutions", _set(max_new_tokens=96)),
         ("distilgpt2 policy (run 02 with model_id='distilgpt2')", "a smaller model: lower accuracy",
-         _set(small_policy=True)),
+         _set(policy_model="distilgpt2")),
     ],
     "genre_rloo": [
         ("halve per_device_train_batch_size", "fewer prompts per step (keep a multiple of num_generations)",
@@ -153,7 +153,7 @@ def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | N
     if notebook not in OPTIONS:
         raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
     current = settings or get_profile("a100-40gb").notebook(notebook)
-    current = SimpleNamespace(**{"optimizer": None, "small_policy": False, **vars(current)})
+    current = SimpleNamespace(**{"optimizer": None, **vars(current)})
     est = notebook_estimate(notebook, current)
     start, steps = vars(current), []
     for change, cost, apply in OPTIONS[notebook]:
@@ -183,10 +183,8 @@ def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | N
 
 
 def _settings_text(changed: dict) -> str:
-    names = {"small_policy": "policy", "optimizer": "optim"}
-    values = {"small_policy": "distilgpt2", "adamw_8bit": "adamw_bnb_8bit"}
-    return ", ".join(f"{names.get(k, k)}={values.get(v, v) if isinstance(v, str) or k in values else v}"
-                     for k, v in changed.items())
+    """The changed settings as a student writes them (the 8-bit optimizer under Trainer's name)."""
+    return ", ".join("optim='adamw_bnb_8bit'" if k == "optimizer" else f"{k}={v!r}" for k, v in changed.items())
 
 
 def will_it_fit(gpus: dict | None = None) -> list[dict]:

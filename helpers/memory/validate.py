@@ -137,6 +137,7 @@ def _run_trainer(case: Case, model, config, device: str):
     """Two steps of TRL's own trainer on random token ids; the second step is measured."""
     from datasets import Dataset
     from transformers import AutoTokenizer
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from helpers.memory.measure import peak_memory_callback
     from helpers.tiny import build as build_tiny
@@ -166,15 +167,11 @@ def _run_trainer(case: Case, model, config, device: str):
         trainer = GRPOTrainer(model=model, reward_funcs=lambda completions, **kw: [float(len(c)) for c in completions],
                               args=args, train_dataset=Dataset.from_dict({"prompt": [prompt] * 8}),
                               processing_class=tokenizer, callbacks=[meter], peft_config=_lora_config(setup))
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
     for quiet in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(quiet)
     start = time.perf_counter()
-    trainer.train()
-    trainable = [p for p in trainer.model.parameters() if p.requires_grad]
-    return meter.peak, start, tensor_bytes(trainer.model) - 4 * sum(p.numel() for p in trainable if p.grad is not None), \
-        tensor_bytes(trainer.optimizer.optimizer)
+    trainer.train()  # ends with its gradients set to None, so tensor_bytes counts weights only
+    return meter.peak, start, tensor_bytes(trainer.model), tensor_bytes(trainer.optimizer.optimizer)
 
 
 def _tokens(generator, vocab: int, *shape) -> torch.Tensor:
@@ -221,7 +218,7 @@ def _ppo_step(model, value_head, reference, frozen, optimizer, setup, vocab, gen
         ratio = torch.exp(logprobs - old[index][0])
         advantages = torch.randn(ratio.shape, generator=generator).to(device)
         loss = -torch.min(ratio * advantages, ratio.clamp(0.8, 1.2) * advantages).mean()
-        loss = loss + 0.1 * ((values - old[index][1]) ** 2).mean() + 0 * entropy.mean().detach()
+        loss = loss + 0.1 * ((values - old[index][1]) ** 2).mean()  # entropy: logged only, as in TRL 0.11
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

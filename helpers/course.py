@@ -23,28 +23,23 @@ from helpers.env import STACKS
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = REPO / "notebooks"
 
-# notebook file, stack, what a student learns, GPU memory on the real profiles
-# (helpers.memory's estimates of each profile's settings; 00's table shows them per GPU class).
+# Per notebook: its file, stack (00 runs on either; the runner uses modern), profile section, title,
+# what a student learns, and which earlier notebook's output folder it reads (parameter -> notebook).
+# GPU memory and time come from helpers.memory and helpers.timing (helpers.publish writes them out).
 COURSE = [
-    dict(notebook="00_setup_and_trl_versions.ipynb", stack="modern", section="setup",
-         learn="which TRL stack to use and why; a working environment; a first generation",
-         gpu_memory="none (CPU is fine)"),
+    dict(notebook="00_setup_and_trl_versions.ipynb", stack="modern", section="setup", title="00 setup and TRL versions",
+         learn="which stack and why; a working environment; a first generation"),
     dict(notebook="01_genre_ppo_bert_reward.ipynb", stack="legacy", section="genre_ppo",
-         learn="classic PPO: GPT-2 learns a genre from a BERT classifier's reward",
-         gpu_memory="~3-4 GB (GPT-2 + value head, reference, DistilBERT, all fp32)"),
-    dict(notebook="02_gsm8k_sft.ipynb", stack="modern", section="sft",
-         learn="supervised fine-tuning of GPT-2 on GSM8K with SFTTrainer",
-         gpu_memory="~3 GB (batch 4, checkpointing) to ~11 GB (batch 16)"),
-    dict(notebook="03_ppo_on_sft_model.ipynb", stack="legacy", section="ppo_sft",
-         learn="PPO on the SFT model: reference model, KL, MiniLM similarity reward, 16-bit weights",
-         gpu_memory="~3-4 GB (frozen models in 16 bits) to ~10 GB (mini-batch 16)",
-         inputs={"sft_checkpoint": "02_gsm8k_sft"}),  # parameter -> the output folder of an earlier notebook
-    dict(notebook="04_grpo_heuristic_rewards.ipynb", stack="modern", section="grpo",
-         learn="DeepSeek-style GRPO: Qwen2.5-0.5B-Instruct, heuristic rewards, no reward network",
-         gpu_memory="~1.5 GB (LoRA, batch 1) to ~21 GB (full fine-tuning, batch 8)"),
-    dict(notebook="05_rloo_genre_modern_trl.ipynb", stack="modern", section="genre_rloo",
-         learn="PPO's successor: RLOO (and GRPO) on notebook 01's genre task, side by side, with a migration guide",
-         gpu_memory="~2-3 GB (GPT-2, reference, DistilBERT; no value head)",
+         title="01 genre PPO with a BERT reward", learn="classic PPO: GPT-2 learns a genre from a classifier's reward"),
+    dict(notebook="02_gsm8k_sft.ipynb", stack="modern", section="sft", title="02 GSM8K SFT",
+         learn="supervised fine-tuning of GPT-2 on math word problems"),
+    dict(notebook="03_ppo_on_sft_model.ipynb", stack="legacy", section="ppo_sft", title="03 PPO on the SFT model",
+         learn="reference model and KL, MiniLM similarity reward, 16-bit weights",
+         inputs={"sft_checkpoint": "02_gsm8k_sft"}),
+    dict(notebook="04_grpo_heuristic_rewards.ipynb", stack="modern", section="grpo", title="04 GRPO with heuristic rewards",
+         learn="DeepSeek-style GRPO on Qwen2.5-0.5B-Instruct, no reward network"),
+    dict(notebook="05_rloo_genre_modern_trl.ipynb", stack="modern", section="genre_rloo", title="05 RLOO on the genre task",
+         learn="PPO's successor in today's TRL, side by side with 01, and how to migrate",
          inputs={"genre_run": "01_genre_ppo_bert_reward"}),
 ]
 
@@ -99,7 +94,8 @@ def key_metrics(metrics: dict) -> str:
     return "; ".join(parts)
 
 
-def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None = None) -> dict:
+def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None = None,
+                 seed: int | None = None) -> dict:
     """Execute one notebook with papermill in its stack's kernel; return its summary row."""
     import papermill
 
@@ -109,13 +105,16 @@ def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None
         shutil.rmtree(stale, ignore_errors=True)
     work.mkdir(parents=True)
     row = {"notebook": stem, "stack": entry["stack"], "status": "ran", "error": None}
+    parameters = {"profile": profile, "output_dir": str(work.resolve()),
+                  **{name: str((out_dir / stem_in).resolve()) for name, stem_in in entry.get("inputs", {}).items()}}
+    if seed is not None:
+        parameters["seed"] = seed
     start = time.time()
     try:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / entry["notebook"]),
             str(work / entry["notebook"]),
-            parameters={"profile": profile, "output_dir": str(work.resolve()),
-                        **{name: str((out_dir / stem_in).resolve()) for name, stem_in in entry.get("inputs", {}).items()}},
+            parameters=parameters,
             kernel_name=STACKS[entry["stack"]]["kernel"],
             cwd=str(NOTEBOOKS_DIR),
             progress_bar=sys.stderr.isatty(),
@@ -146,13 +145,13 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
         f"# Course run, profile `{profile}`",
         "",
         f"Total wall time: {total_seconds:.0f} s. Notebooks: {sum(r['status'] == 'ran' for r in rows)} ran, "
-        f"{sum(r['status'] == 'failed' for r in rows)} failed.",
+        f"{sum(r['status'] == 'failed' for r in rows)} failed, {sum(r['status'] == 'skipped' for r in rows)} skipped.",
         "",
         "| notebook | stack | status | wall s | key metrics | executed notebook |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        status = r["status"] if r["status"] == "ran" else f"**failed**: {r['error']}".replace("|", "\\|").replace("\n", " ")
+        status = r["status"] if r["status"] == "ran" else f"**{r['status']}**: {r['error']}".replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| {r['notebook']} | {r['stack']} | {status} | {r['wall_seconds']} | {r.get('metrics', '')} "
             f"| {r['executed_notebook']} |"
@@ -161,10 +160,16 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
 
 
 def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: list[str] | None = None,
-               timeout_s: int | None = None) -> list[dict]:
-    """Run every notebook that exists (or those whose names start with one of `only`)."""
+               timeout_s: int | None = None, seed: int | None = None, rehearse: bool = False) -> list[dict]:
+    """Run every notebook that exists (or those whose names start with one of `only`).
+
+    A notebook whose input notebook failed (or was skipped) in this run is skipped, and says why.
+    With ``rehearse``, a real profile runs offline on a CPU with stand-in models (helpers.rehearsal)."""
     from helpers.profiles import get_profile
 
+    if rehearse and profile in ("tiny", "auto"):
+        raise ValueError(f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself the rehearsal. "
+                         f"Rehearse a real profile: t4-16gb, rtx2080ti-11gb or a100-40gb.")
     if profile != "auto":
         get_profile(profile)  # an unknown profile fails here, listing the valid ones
     out_dir = Path(out_dir)
@@ -172,15 +177,35 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     entries = [e for e in COURSE if (NOTEBOOKS_DIR / e["notebook"]).exists()]
     if only:
         entries = [e for e in entries if any(e["notebook"].startswith(prefix) for prefix in only)]
+    saved_environment = dict(os.environ)
+    if rehearse:
+        from helpers import rehearsal
+
+        hf_home = rehearsal.prepare()
+        os.environ.update(rehearsal.environment(hf_home))  # the notebooks' kernels inherit it
+        print(f"[course] rehearsal of {profile!r}: stand-ins from {hf_home}", flush=True)
     rows, start = [], time.time()
-    for entry in entries:
-        print(f"[course] running {entry['notebook']} ({entry['stack']} stack, profile {profile}) ...", flush=True)
-        row = run_notebook(entry, profile, out_dir, timeout_s)
-        print(f"[course]   {row['status']} in {row['wall_seconds']} s {row.get('metrics') or row['error'] or ''}", flush=True)
-        rows.append(row)
+    try:
+        for entry in entries:
+            stem = Path(entry["notebook"]).stem
+            blocked = [row for row in rows if row["notebook"] in entry.get("inputs", {}).values() and row["status"] != "ran"]
+            if blocked:
+                row = {"notebook": stem, "stack": entry["stack"], "status": "skipped", "wall_seconds": 0.0,
+                       "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} (see its error)",
+                       "executed_notebook": "-"}
+            else:
+                print(f"[course] running {entry['notebook']} ({entry['stack']} stack, profile {profile}) ...", flush=True)
+                row = run_notebook(entry, profile, out_dir, timeout_s, seed)
+            print(f"[course]   {stem}: {row['status']} in {row['wall_seconds']} s {row.get('metrics') or row['error'] or ''}",
+                  flush=True)
+            rows.append(row)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environment)
     total = time.time() - start
-    (out_dir / "summary.json").write_text(json.dumps({"profile": profile, "total_seconds": round(total, 1), "notebooks": rows}, indent=2))
-    (out_dir / "summary.md").write_text(summary_markdown(rows, profile, total))
+    summary = {"profile": profile, "rehearsal": rehearse, "seed": seed, "total_seconds": round(total, 1), "notebooks": rows}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out_dir / "summary.md").write_text(summary_markdown(rows, profile + (" (rehearsal)" if rehearse else ""), total))
     from helpers.report import write_report
 
     write_report(out_dir, profile, rows)
@@ -191,12 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the course notebooks with papermill and write a summary.")
     parser.add_argument("--profile", default=os.environ.get("RLHF_PROFILE", "tiny"),
                         help="tiny (default: offline, CPU), t4-16gb, rtx2080ti-11gb, a100-40gb or auto")
-    parser.add_argument("--out", default=None, help="output folder (default: runs/<profile>)")
+    parser.add_argument("--out", default=None, help="output folder (default: runs/<profile>, runs/<profile>-rehearsal)")
     parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 00 02")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    parser.add_argument("--seed", type=int, default=None, help="the notebooks' seed parameter (default: theirs, 0)")
+    parser.add_argument("--rehearse", action="store_true",
+                        help="run a real profile on this CPU, offline, with stand-in models and counts cut")
     args = parser.parse_args(argv)
-    out_dir = Path(args.out or f"runs/{args.profile}")
-    rows = run_course(args.profile, out_dir, args.only, args.timeout)
+    out_dir = Path(args.out or f"runs/{args.profile}{'-rehearsal' if args.rehearse else ''}")
+    try:
+        rows = run_course(args.profile, out_dir, args.only, args.timeout, args.seed, args.rehearse)
+    except ValueError as error:
+        parser.exit(2, f"{error}\n")
     print((out_dir / "summary.md").read_text())
     print(f"Summary: {out_dir / 'summary.md'}\nReport (open in a browser): {out_dir / 'report.html'}")
     return 0 if all(r["status"] == "ran" for r in rows) else 1

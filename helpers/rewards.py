@@ -11,6 +11,9 @@ scores 0. The taught format is
     42
     </answer>
 
+The format, the five rewards and their values follow Will Brown's GRPO demo for GSM8K
+(https://gist.github.com/willccbb/4676755236bb08cab5f4e54a0475d6fb); the code is our own.
+
 >>> correctness_reward(["<answer>\\n3\\n</answer>"], answer=["... #### 3"])
 [2.0]
 """

@@ -47,7 +47,16 @@ STAND_INS = {
         hidden_dim=128,
     ),
 }
-RECIPES = {**TINY_MODELS, **STAND_INS}
+
+
+def recipe(name: str) -> dict:
+    """The recipe of a tiny model or of a stand-in for a hub id."""
+    if name in TINY_MODELS:
+        return TINY_MODELS[name]
+    if name in STAND_INS:
+        return STAND_INS[name]
+    raise KeyError(f"Unknown tiny model {name!r}; the course has {sorted(TINY_MODELS)}.")
+
 
 SEED = 0
 MAX_POSITIONS = 512
@@ -73,7 +82,7 @@ def recipe_hash(name: str) -> str:
     """A short hash of the recipe, the corpus files (data.py holds the genre lexicon) and this
     module's code: change any, and the model rebuilds."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(RECIPES[name], sort_keys=True).encode())
+    digest.update(json.dumps(recipe(name), sort_keys=True).encode())
     for corpus_file in CORPUS_FILES:
         digest.update(corpus_file.read_bytes())
     digest.update(Path(__file__).read_bytes())
@@ -83,8 +92,7 @@ def recipe_hash(name: str) -> str:
 def build(name: str, cache_dir: Path | str | None = None) -> Path:
     """Build (or reuse) a tiny model, or a stand-in for a hub id, and return its folder, ready for
     ``from_pretrained``."""
-    if name not in RECIPES:
-        raise KeyError(f"Unknown tiny model {name!r}; the course has {sorted(TINY_MODELS)}.")
+    kind = recipe(name)["kind"]
     root = Path(cache_dir) if cache_dir else cache_root()
     stem = name.replace("/", "--")
     folder = root / f"{stem}-{recipe_hash(name)}"
@@ -99,7 +107,7 @@ def build(name: str, cache_dir: Path | str | None = None) -> Path:
         # Building seeds torch with its own SEED: without fork_rng that would reset the caller's
         # random stream, and a notebook would give other results on a cold cache than on a warm one.
         with torch.random.fork_rng(devices=[]):
-            _BUILDERS[RECIPES[name]["kind"]](RECIPES[name], work)
+            _BUILDERS[kind](recipe(name), work)
         try:
             work.rename(folder)
         except OSError:  # another process finished the same build first

@@ -177,6 +177,15 @@ def test_notebook_04_records_accuracy_speed_and_diagnostics(grpo_run):
     assert not list(output_dir.glob("checkpoint-*"))
 
 
+def test_notebook_04_grpo_by_hand_matches_the_trainer(grpo_run):
+    by_hand = grpo_run[1]["by_hand"]
+    assert by_hand["advantages, largest difference"]["difference"] < 1e-5
+    for row in ("KL (mean k3 per token)", "loss (dapo)"):  # float32, another forward pass: rounding only
+        assert by_hand[row]["trainer"] is not None, row
+        assert by_hand[row]["difference"] < 1e-4 + 1e-3 * abs(by_hand[row]["trainer"]), (row, by_hand[row])
+    assert by_hand["KL (mean k3 per token)"]["by hand"] > 0  # halfway through, the policy has left the reference
+
+
 def test_notebook_04_stops_a_batch_that_splits_groups_before_loading_anything(tmp_path):
     import papermill
 
@@ -203,10 +212,30 @@ def test_notebook_01_ppo_raises_the_genre_reward(genre_run):
 def test_notebook_01_classifier_is_accurate_and_saved_with_the_policy(genre_run):
     output_dir, metrics = genre_run
     assert metrics["classifier_accuracy"] > 0.8
+    assert 0 <= metrics["hand_written_accuracy"] <= 1  # printed next to PPO's samples, and low: the lesson of section 6
     assert metrics["genres"] == ["scifi", "romance", "horror"]
     assert 0 < metrics["seconds_per_step"] < 5
-    for name in ("genre_classifier/config.json", "policy/config.json", "ppo_curves.png", "ppo_history.json"):
+    for name in ("genre_classifier/config.json", "policy/config.json", "ppo_curves.png", "ppo_step_health.png",
+                 "ppo_history.json"):
         assert (output_dir / name).exists(), name
+
+
+def test_notebook_01_records_the_health_of_every_ppo_step(genre_run):
+    history = json.loads((genre_run[0] / "ppo_history.json").read_text())
+    assert len(history) == 60
+    for entry in history:
+        assert 0 <= entry["clipfrac"] <= 1 and entry["approxkl"] >= 0 and entry["entropy"] > 0, entry
+    # four passes over each batch: from the second on, the policy has moved and the clip fires somewhere
+    assert max(entry["clipfrac"] for entry in history) > 0
+
+
+def test_notebook_01_ppo_by_hand_matches_trl(genre_run):
+    by_hand = genre_run[1]["by_hand"]
+    assert len(by_hand) == 8
+    for name, row in by_hand.items():  # float32, another batching of the forward pass: rounding only
+        scale = 1 if row["trainer"] is None else 1 + abs(row["trainer"])
+        assert row["difference"] < 1e-4 * scale, (name, row)
+    assert by_hand["KL per text (sum of k1), mean"]["by hand"] > 0  # halfway through, the policy has moved
 
 
 def test_notebook_01_unknown_genre_lists_the_known_ones(tmp_path):
@@ -260,6 +289,13 @@ def test_notebook_05_compares_with_ppo_update_for_update(rloo_run, genre_run):
     assert ppo["final KL per text (k1)"] > 0 and rloo["final KL per text (k1)"] > 0  # one estimator, one unit
     assert metrics["memory"]["measured_gb"] > 0 and metrics["seconds_per_batch"] > 0
     assert (output_dir / "ppo_vs_rloo.png").stat().st_size > 0 and (output_dir / "policy").is_dir()
+
+
+def test_notebook_05_rloo_by_hand_matches_the_trainer(rloo_run):
+    by_hand = rloo_run[1]["by_hand"]
+    assert by_hand["texts"] == 16
+    assert by_hand["advantages_max_difference"] < 1e-5, by_hand  # leave-one-out baseline, KL in the reward
+    assert by_hand["one_line_max_difference"] < 1e-5, by_hand  # k/(k-1) (r - mean): the same thing
 
 
 def test_notebook_05_without_notebook_01_says_to_run_it_first(tmp_path):

@@ -94,12 +94,17 @@ def test_every_notebook_of_every_real_profile_runs_in_its_rehearsal(rehearsal_ru
 def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     profile, out, _ = rehearsal_run
     metrics = {stem: json.loads((out / stem / "metrics.json").read_text())
-               for stem in ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards")}
+               for stem in ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards",
+                            "05_rloo_genre_modern_trl")}
     assert all(m["profile"] == profile for m in metrics.values())
     assert sorted(metrics["01_genre_ppo_bert_reward"]["genres"]) == ["business", "scitech", "sports", "world"]  # AG News
     assert metrics["02_gsm8k_sft"]["model"] == "gpt2" and metrics["04_grpo_heuristic_rewards"]["model"] == "Qwen/Qwen2.5-0.5B-Instruct"
     assert metrics["03_ppo_on_sft_model"]["sft_checkpoint"] == str((out / "02_gsm8k_sft").resolve())  # the hand-off
     grpo = metrics["04_grpo_heuristic_rewards"]
     assert grpo["memory_options"]["lora"] is (profile != "a100-40gb")
-    assert grpo["learning_rate"] == (1e-5 if profile != "a100-40gb" else 1e-6)  # adapters get 10x the rate
+    assert grpo["learning_rate"] == pytest.approx(1e-5 if profile != "a100-40gb" else 1e-6)  # adapters get 10x the rate
     assert grpo["time"]["estimated_seconds_per_step"] > 0
+    # the hand computations run on the real code paths too (LoRA, beta = 0 without a reference, AG News)
+    assert grpo["by_hand"]["loss (dapo)"]["difference"] < 1e-4 and grpo["by_hand"]["KL (mean k3 per token)"]["by hand"] is None
+    assert metrics["05_rloo_genre_modern_trl"]["by_hand"]["advantages_max_difference"] < 1e-5
+    assert all(row["difference"] < 1e-3 for row in metrics["01_genre_ppo_bert_reward"]["by_hand"].values())

@@ -94,6 +94,11 @@ def key_metrics(metrics: dict) -> str:
     return "; ".join(parts)
 
 
+# Per-cell limit of tiny and rehearsal runs (their slowest cell takes about a minute): a stuck kernel
+# fails with a message instead of holding the course. Real profiles have no limit (a T4's GRPO cell is long).
+TINY_CELL_TIMEOUT_S = 1200
+
+
 def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None = None,
                  seed: int | None = None) -> dict:
     """Execute one notebook with papermill in its stack's kernel; return its summary row."""
@@ -178,6 +183,9 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     if only:
         entries = [e for e in entries if any(e["notebook"].startswith(prefix) for prefix in only)]
     saved_environment = dict(os.environ)
+    os.environ["RLHF_HEADLESS"] = "1"  # widgets drawn once: nobody is there to click
+    if timeout_s is None and (profile == "tiny" or rehearse):
+        timeout_s = TINY_CELL_TIMEOUT_S
     if rehearse:
         from helpers import rehearsal
 
@@ -218,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="tiny (default: offline, CPU), t4-16gb, rtx2080ti-11gb, a100-40gb or auto")
     parser.add_argument("--out", default=None, help="output folder (default: runs/<profile>, runs/<profile>-rehearsal)")
     parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 00 02")
-    parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    parser.add_argument("--timeout", type=int, default=None, help=f"per-cell timeout in seconds (tiny and rehearsals: {TINY_CELL_TIMEOUT_S})")
     parser.add_argument("--seed", type=int, default=None, help="the notebooks' seed parameter (default: theirs, 0)")
     parser.add_argument("--rehearse", action="store_true",
                         help="run a real profile on this CPU, offline, with stand-in models and counts cut")

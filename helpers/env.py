@@ -249,6 +249,16 @@ def use_one_thread() -> None:
     torch.set_num_threads(1)
 
 
+def headless() -> bool:
+    """True when nobody is looking: the course runner, the tests and nbmake set ``RLHF_HEADLESS=1``.
+
+    Interactive widgets are then drawn once, statically: papermill and nbclient can wait forever on a
+    cell that displays ``ipywidgets.interactive`` (papermill#723, nbclient#312; seen once in our CI).
+    Set it yourself when you execute the notebooks with papermill.
+    """
+    return os.environ.get("RLHF_HEADLESS", "0").lower() in ("1", "true", "yes")
+
+
 def hub_reachable(timeout_s: float = 3.0) -> bool:
     """True when the Hugging Face Hub answers over HTTPS (and offline mode is off).
 

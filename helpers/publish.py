@@ -10,7 +10,9 @@ What it writes:
   course from ``COURSE_REPO`` at ``COURSE_REF`` with the notebook's stack, as a package;
 - the **GPU memory and time** line under each notebook's title, from ``helpers.memory`` and
   ``helpers.timing`` for every real profile;
-- the README's **course map** (the same figures, and Colab links at ``COURSE_REF``).
+- the README's **course map** (the same figures, and Colab links at ``COURSE_REF``);
+- notebook 04's **reward functions** cell: the marked part of ``helpers/rewards.py``, so that students
+  read and edit in the notebook the very code the tests check.
 """
 
 from __future__ import annotations
@@ -54,6 +56,27 @@ if "google.colab" in sys.modules:
     subprocess.run(install, check=True)  # shows its progress; after a failure, run the cell again
     importlib.invalidate_caches()
 {check}notebook_start = time.time()'''
+
+
+REWARD_CELL = '''# The five reward functions GRPO calls. Edit them here: section 6 trains with what this cell defines.
+# Written by `python -m helpers.publish` from the marked part of helpers/rewards.py, which the tests check.
+# Values and format follow Will Brown's GRPO demo for GSM8K (gist willccbb/4676755236bb08cab5f4e54a0475d6fb).
+import re
+
+from helpers.answers import is_correct
+from helpers.rewards import completion_texts, dataset_column, finite_scores
+
+{body}'''
+REWARDS_START, REWARDS_END = "# --- the five rewards", "# --- end of the five rewards ---"
+
+
+def reward_cell() -> str:
+    """Notebook 04's reward cell: the part of helpers/rewards.py between its two markers."""
+    import helpers.rewards
+
+    text = Path(helpers.rewards.__file__).read_text()
+    start = text.index("\n", text.index(REWARDS_START)) + 1
+    return REWARD_CELL.format(body=text[start:text.index(REWARDS_END)].rstrip())
 
 
 def setup_cell(stack: str, check: bool = True, repo: str = COURSE_REPO, ref: str = COURSE_REF) -> str:
@@ -119,6 +142,12 @@ def _expected_notebook(path: Path, entry: dict, repo: str, ref: str):
         lines = [line for line in title.source.splitlines() if not line.startswith("**GPU memory and time**")]
         stack_line = next(i for i, line in enumerate(lines) if line.startswith("**Stack:**"))
         title.source = "\n".join(lines[: stack_line + 1] + [needs_line(entry["section"])] + lines[stack_line + 1:])
+    if entry["section"] == "grpo":
+        head = "# The five reward functions GRPO calls."
+        cells = [cell for cell in code if cell.source.startswith(head)]
+        if len(cells) != 1:
+            raise ValueError(f"{path.name} needs exactly one code cell starting {head!r}; found {len(cells)}.")
+        cells[0].source = reward_cell()
     return notebook
 
 

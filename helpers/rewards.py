@@ -26,11 +26,6 @@ from collections.abc import Callable
 
 from helpers.answers import extract_answer, is_correct
 
-_STRICT_FORMAT = re.compile(r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?$", re.DOTALL)
-_SOFT_FORMAT = re.compile(r"<reasoning>.*?</reasoning>\s*<answer>.*?</answer>", re.DOTALL)
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
-_TAGS = ("<reasoning>\n", "\n</reasoning>\n", "\n<answer>\n", "\n</answer>")
-
 
 def completion_text(completion) -> str:
     """The text of a completion: a string as is; a chat completion's message contents joined; else ''.
@@ -50,7 +45,7 @@ def completion_text(completion) -> str:
     return ""
 
 
-def _finite(values) -> list[float]:
+def finite_scores(values) -> list[float]:
     """Floats, with anything non-finite or non-numeric replaced by 0."""
     out = []
     for value in values:
@@ -62,7 +57,8 @@ def _finite(values) -> list[float]:
     return out
 
 
-def _per_completion(completions) -> list[str]:
+def completion_texts(completions) -> list[str]:
+    """One text per completion, whatever TRL passed: a list of strings or chat messages, or a single one."""
     if completions is None or isinstance(completions, (str, bytes)):
         completions = [completions]
     try:
@@ -71,50 +67,58 @@ def _per_completion(completions) -> list[str]:
         return [""]
 
 
-def _column(values, count: int) -> list:
+def dataset_column(values, count: int) -> list:
     """A dataset column TRL passed as a keyword, padded with None so that it lines up."""
     values = list(values) if isinstance(values, (list, tuple)) else []
     return (values + [None] * count)[:count]
 
 
+# --- the five rewards: notebook 04 shows and runs this part (python -m helpers.publish copies it there) ---
+STRICT_FORMAT = re.compile(r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?$", re.DOTALL)
+SOFT_FORMAT = re.compile(r"<reasoning>.*?</reasoning>\s*<answer>.*?</answer>", re.DOTALL)
+ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+TAGS = ("<reasoning>\n", "\n</reasoning>\n", "\n<answer>\n", "\n</answer>")
+
+
 def correctness_reward(completions, answer=None, **kwargs) -> list[float]:
     """2.0 when the completion's answer equals the gold answer (GSM8K ``#### N`` field or a number), else 0.0."""
-    texts = _per_completion(completions)
-    return _finite(2.0 if is_correct(t, gold) else 0.0 for t, gold in zip(texts, _column(answer, len(texts))))
+    texts = completion_texts(completions)
+    return finite_scores(2.0 if is_correct(t, gold) else 0.0 for t, gold in zip(texts, dataset_column(answer, len(texts))))
 
 
 def integer_answer_reward(completions, **kwargs) -> list[float]:
     """0.5 when the <answer> tag holds a whole number (GSM8K answers are integers), else 0.0."""
     def score(text: str) -> float:
-        match = _ANSWER_TAG.search(text)
+        match = ANSWER_TAG.search(text)
         return 0.5 if match and re.fullmatch(r"\s*-?\d+\s*", match.group(1)) else 0.0
 
-    return _finite(score(t) for t in _per_completion(completions))
+    return finite_scores(score(t) for t in completion_texts(completions))
 
 
 def strict_format_reward(completions, **kwargs) -> list[float]:
     """0.5 when the completion is exactly the taught format, line breaks included, else 0.0."""
-    return _finite(0.5 if _STRICT_FORMAT.match(t) else 0.0 for t in _per_completion(completions))
+    return finite_scores(0.5 if STRICT_FORMAT.match(t) else 0.0 for t in completion_texts(completions))
 
 
 def soft_format_reward(completions, **kwargs) -> list[float]:
     """0.5 when a <reasoning> block is followed by an <answer> block anywhere, else 0.0."""
-    return _finite(0.5 if _SOFT_FORMAT.search(t) else 0.0 for t in _per_completion(completions))
+    return finite_scores(0.5 if SOFT_FORMAT.search(t) else 0.0 for t in completion_texts(completions))
 
 
 def tag_count_reward(completions, **kwargs) -> list[float]:
     """Partial credit, 0.0 to 0.5: 0.125 for each of the four tags written exactly once, less
     0.001 per character after </answer> (so rambling on after the answer costs a little)."""
     def score(text: str) -> float:
-        total = sum(0.125 for tag in _TAGS if text.count(tag) == 1)
+        total = sum(0.125 for tag in TAGS if text.count(tag) == 1)
         if text.count("\n</answer>") == 1:
             total -= 0.001 * len(text.split("\n</answer>")[-1].strip())
         return min(0.5, max(0.0, total))
 
-    return _finite(score(t) for t in _per_completion(completions))
+    return finite_scores(score(t) for t in completion_texts(completions))
 
 
 HEURISTIC_REWARDS = [correctness_reward, integer_answer_reward, strict_format_reward, soft_format_reward, tag_count_reward]
+# --- end of the five rewards ---
 
 
 def make_hybrid_reward(learned_scorer: Callable[..., list[float]], heuristic: Callable = correctness_reward,
@@ -133,10 +137,10 @@ def make_hybrid_reward(learned_scorer: Callable[..., list[float]], heuristic: Ca
         raise ValueError(f"learned_weight must be between 0 and 1, not {learned_weight}")
 
     def hybrid_reward(completions, **kwargs) -> list[float]:
-        texts = _per_completion(completions)
-        learned = _finite(learned_scorer(texts, **kwargs))
+        texts = completion_texts(completions)
+        learned = finite_scores(learned_scorer(texts, **kwargs))
         rule = heuristic(texts, **kwargs)
-        return _finite(learned_weight * s + (1 - learned_weight) * h for s, h in zip(learned, rule))
+        return finite_scores(learned_weight * s + (1 - learned_weight) * h for s, h in zip(learned, rule))
 
     hybrid_reward.__name__ = name  # TRL logs each reward under its function's name
     return hybrid_reward
@@ -163,7 +167,7 @@ def make_classifier_scorer(classifier, tokenizer, label: str, batch_size: int = 
                 batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                                   truncation=True, max_length=max_length).to(classifier.device)
                 scores += classifier(**batch).logits.softmax(-1)[:, index].tolist()
-        return _finite(scores)
+        return finite_scores(scores)
 
     return classifier_probability
 
@@ -176,10 +180,10 @@ def make_similarity_scorer(encoder, batch_size: int = 64) -> Callable:
 
     def similarity_to_reference(texts, answer=None, **kwargs) -> list[float]:
         texts = [completion_text(t) for t in texts]
-        references = [clean_solution(a) if isinstance(a, str) else "" for a in _column(answer, len(texts))]
+        references = [clean_solution(a) if isinstance(a, str) else "" for a in dataset_column(answer, len(texts))]
         embeddings = encoder.encode(texts + references, batch_size=batch_size, convert_to_tensor=True,
                                     normalize_embeddings=True, show_progress_bar=False)
-        return _finite((embeddings[: len(texts)] * embeddings[len(texts):]).sum(-1).tolist())
+        return finite_scores((embeddings[: len(texts)] * embeddings[len(texts):]).sum(-1).tolist())
 
     return similarity_to_reference
 
@@ -197,10 +201,10 @@ def completion_log(output_dir):
     if not files:
         raise FileNotFoundError(f"No completion logs in {output_dir}/completions: train with log_completions=True.")
     log = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    reward_columns = [f.__name__ for f in HEURISTIC_REWARDS if f.__name__ in log.columns]
+    rewarddataset_columns = [f.__name__ for f in HEURISTIC_REWARDS if f.__name__ in log.columns]
     log["text"] = log["completion"].map(completion_text)
     log["length"] = log["text"].str.len()
-    log["total"] = log[reward_columns].sum(axis=1)
+    log["total"] = log[rewarddataset_columns].sum(axis=1)
     log["answer_given"] = log["text"].map(extract_answer)
     return log
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
-export HF_HUB_OFFLINE=1 RLHF_PROFILE=tiny
+export HF_HUB_OFFLINE=1 RLHF_PROFILE=tiny RLHF_HEADLESS=1  # headless: widgets drawn once
 export RLHF_TINY_CACHE=${RLHF_TINY_CACHE:-$(mktemp -d -t rlhf-cold-cache-XXXX)}
 start=$(date +%s)
 ruff check helpers tests benchmarks scripts

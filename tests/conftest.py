@@ -50,6 +50,9 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
     """Execute a course notebook with papermill and return the metrics.json it wrote."""
     import papermill
 
+    from helpers.course import TINY_CELL_TIMEOUT_S
+
+    os.environ["RLHF_HEADLESS"] = "1"  # the kernel inherits it: widgets drawn once
     papermill.execute_notebook(
         str(REPO / "notebooks" / notebook),
         str(output_dir / notebook),
@@ -57,6 +60,7 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
         kernel_name=kernel,
         cwd=str(REPO / "notebooks"),
         progress_bar=False,
+        execution_timeout=TINY_CELL_TIMEOUT_S,
     )
     return json.loads((output_dir / "metrics.json").read_text())
 

@@ -170,8 +170,10 @@ def test_validate_exits_non_zero_when_an_estimate_is_off(monkeypatch, capsys):
     assert "FAILED" in capsys.readouterr().out
 
 
-def test_picker_redraws_the_advice_when_the_gpu_changes():
+def test_picker_redraws_the_advice_when_the_gpu_changes(monkeypatch):
     import matplotlib
+
+    monkeypatch.delenv("RLHF_HEADLESS", raising=False)
 
     matplotlib.use("Agg")
     from helpers.memory.fit import picker
@@ -181,3 +183,15 @@ def test_picker_redraws_the_advice_when_the_gpu_changes():
     assert panel.result.gpu_memory_gb == 16 and panel.result.section == "genre_ppo"
     notebook.value, gpu.value = "grpo", 11
     assert panel.result.section == "grpo" and panel.result.gpu_memory_gb == 11 and panel.result.fits
+
+
+def test_picker_draws_once_without_a_widget_when_headless(monkeypatch, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.memory.fit import picker
+
+    monkeypatch.setenv("RLHF_HEADLESS", "1")
+    assert picker() is None
+    out = capsys.readouterr().out
+    assert "headless run" in out and "GB" in out

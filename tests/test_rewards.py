@@ -109,3 +109,23 @@ def test_classifier_scorer_reads_text_and_names_unknown_labels():
     assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
     with pytest.raises(ValueError, match=r"'western'.*\['scifi', 'romance', 'other'\]"):
         rewards.make_classifier_scorer(classifier, AutoTokenizer.from_pretrained(folder), "western")
+
+
+def test_notebook_04_trains_with_the_reward_cell_it_shows_and_that_cell_is_the_helpers_code():
+    import nbformat
+
+    from helpers.course import NOTEBOOKS_DIR
+    from helpers.publish import reward_cell
+
+    notebook = nbformat.read(NOTEBOOKS_DIR / "04_grpo_heuristic_rewards.ipynb", as_version=4)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    shown = [source for source in code if source.startswith("# The five reward functions GRPO calls.")]
+    assert shown == [reward_cell()]
+    assert not any("import HEURISTIC_REWARDS" in source for source in code)  # the trainer gets the cell's list
+    namespace: dict = {}
+    exec(shown[0], namespace)
+    completions = [PERFECT, "She has 7 apples.", "<reasoning>3 + 4 = 7</reasoning> <answer>7</answer>", None, ""]
+    gold = [GOLD] * len(completions)
+    assert [f.__name__ for f in namespace["HEURISTIC_REWARDS"]] == [f.__name__ for f in rewards.HEURISTIC_REWARDS]
+    for ours, helpers_version in zip(namespace["HEURISTIC_REWARDS"], rewards.HEURISTIC_REWARDS):
+        assert ours(completions, answer=gold) == helpers_version(completions, answer=gold)

@@ -205,9 +205,13 @@ def will_it_fit(gpus: dict | None = None) -> list[dict]:
 
 
 def picker():
-    """An ipywidgets panel: pick a notebook and a GPU, see the advice and the breakdown chart."""
+    """An ipywidgets panel: pick a notebook and a GPU, see the advice and the breakdown chart.
+
+    In a headless run (``helpers.env.headless()``) it draws the default choice once and returns None."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
+
+    from helpers.env import headless
 
     notebook = widgets.Dropdown(options=[(name, s) for s, name in SECTIONS.items()], description="notebook")
     gpu = widgets.Dropdown(options=list(GPU_CLASSES.items()), value=16, description="GPU")
@@ -221,6 +225,10 @@ def picker():
         plt.show()
         return advice
 
+    if headless():
+        print("(headless run: the panel's default choice, drawn once; in Jupyter you pick)")
+        show(notebook.value, gpu.value)
+        return None
     return widgets.interactive(show, notebook=notebook, gpu_memory_gb=gpu)
 
 

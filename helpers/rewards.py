@@ -176,14 +176,28 @@ def make_similarity_scorer(encoder, batch_size: int = 64) -> Callable:
     """A learned scorer: cosine similarity between each text and its reference solution, read from
     the ``answer`` keyword (a GSM8K answer field), embedded by a sentence-transformers `encoder`
     such as all-MiniLM-L6-v2 (notebook 03). Range -1 to 1; in practice 0 to 1."""
+    import torch
+
     from helpers.data import clean_solution
+
+    cache = {}  # reference -> its embedding: the same references come back step after step
+    last = {}  # the latest call: a reward and its logging often score the same texts twice
 
     def similarity_to_reference(texts, answer=None, **kwargs) -> list[float]:
         texts = [completion_text(t) for t in texts]
+        if not texts:
+            return []
         references = [clean_solution(a) if isinstance(a, str) else "" for a in dataset_column(answer, len(texts))]
-        embeddings = encoder.encode(texts + references, batch_size=batch_size, convert_to_tensor=True,
-                                    normalize_embeddings=True, show_progress_bar=False)
-        return finite_scores((embeddings[: len(texts)] * embeddings[len(texts):]).sum(-1).tolist())
+        key = (tuple(texts), tuple(references))
+        if key not in last:
+            new = [r for r in dict.fromkeys(references) if r not in cache]
+            embeddings = encoder.encode(texts + new, batch_size=batch_size, convert_to_tensor=True,
+                                        normalize_embeddings=True, show_progress_bar=False)
+            cache.update(zip(new, embeddings[len(texts):]))
+            reference_embeddings = torch.stack([cache[r] for r in references])
+            last.clear()
+            last[key] = finite_scores((embeddings[: len(texts)] * reference_embeddings).sum(-1).tolist())
+        return list(last[key])
 
     return similarity_to_reference
 

@@ -29,10 +29,6 @@ TINY_MODELS = {
         kind="bert", stands_in_for="distilbert-base-uncased", vocab_size=640, hidden_size=64,
         num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
     ),
-    "tiny-minilm": dict(
-        kind="sentence-encoder", stands_in_for="sentence-transformers/all-MiniLM-L6-v2", vocab_size=640,
-        hidden_size=64, num_hidden_layers=0, num_attention_heads=2, intermediate_size=128,
-    ),
 }
 # Stand-ins saved under real hub ids, for the rehearsal of the real profiles (helpers.rehearsal):
 # each model's real architecture and context length, shrunk to the tiny sizes so that a real
@@ -253,44 +249,9 @@ def _build_distilbert(recipe: dict, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def _build_sentence_encoder(recipe: dict, folder: Path) -> None:
-    """A BERT plus the sentence-transformers layout: mean pooling, then L2 normalisation.
-
-    Untrained, a deep random encoder rates every pair of texts about 0.98 alike, which is no
-    reward at all. So this stand-in has no transformer layers and zero position and segment
-    embeddings: mean-pooled random word vectors, whose cosine similarity measures word overlap."""
-    import torch
-    import transformers
-
-    _build_bert(recipe, folder)
-    model = transformers.BertModel.from_pretrained(folder)
-    with torch.no_grad():
-        model.embeddings.position_embeddings.weight.zero_()
-        model.embeddings.token_type_embeddings.weight.zero_()
-    model.save_pretrained(folder)
-    files = {
-        "modules.json": [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-        ],
-        "sentence_bert_config.json": {"max_seq_length": 128, "do_lower_case": False},
-        "1_Pooling/config.json": {
-            "word_embedding_dimension": recipe["hidden_size"], "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False,
-        },
-    }
-    for relative, content in files.items():
-        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-        (folder / relative).write_text(json.dumps(content, indent=2))
-    (folder / "2_Normalize").mkdir(exist_ok=True)
-
-
 _BUILDERS = {
     "gpt2": _build_gpt2,
     "qwen2": _build_qwen2,
     "bert": _build_bert,
     "distilbert": _build_distilbert,
-    "sentence-encoder": _build_sentence_encoder,
 }

@@ -31,11 +31,6 @@ def probe(folder, kind):
         chat = [{"role": "user", "content": "What is 2 + 2?"}]
         result["chat"] = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
         result["eos_token"] = tokenizer.eos_token
-    if kind == "sentence-encoder" and env.detect_stack() == "legacy":
-        from sentence_transformers import SentenceTransformer
-
-        encoder = SentenceTransformer(str(folder), device="cpu")
-        result["embedding_norm"] = float(encoder.encode([TEXT], convert_to_tensor=True).norm())
     return result
 
 

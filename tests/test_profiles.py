@@ -19,13 +19,16 @@ def test_same_settings_for_a_notebook_in_every_profile():
         assert len(keys) == 1, f"profiles disagree on the settings of {section}"
 
 
-def test_tiny_profile_uses_only_tiny_models():
+def test_tiny_profile_uses_only_models_it_has_offline():
+    """Tiny models built locally, or real ones a package ships (the real MiniLM of 03's reward)."""
+    from helpers.env import PACKAGED_MODELS
+
     model_keys = ("model_id", "policy_model", "small_policy_model", "classifier_model", "reward_model")
     for section in profiles.NOTEBOOK_SECTIONS:
         settings = vars(profiles.get_profile("tiny").notebook(section))
         for key in model_keys:
             if key in settings and settings[key] != "sft_checkpoint":
-                assert settings[key] in tiny.TINY_MODELS, f"{section}.{key} = {settings[key]}"
+                assert settings[key] in {**tiny.TINY_MODELS, **PACKAGED_MODELS}, f"{section}.{key} = {settings[key]}"
 
 
 @pytest.mark.parametrize("name", list(profiles.PROFILES))

@@ -47,26 +47,25 @@ def test_both_stacks_build_the_same_tiny_models(probes):
         assert flat(modern[name]["outputs"]) == pytest.approx(flat(legacy[name]["outputs"]), abs=1e-5)
 
 
-def test_legacy_sentence_transformers_reads_the_tiny_encoder(probes):
-    assert probes[("modern", "legacy")]["models"]["tiny-minilm"]["embedding_norm"] == pytest.approx(1.0, abs=1e-4)
-
-
 def test_helpers_import_on_the_legacy_stack(legacy_python):
     modules = "env, profiles, tiny, course, data, answers, evaluation, plots"
     out = run_python(legacy_python, "-c", f"from helpers import {modules}; print('ok')")
     assert out.strip() == "ok"
 
 
-def test_tiny_minilm_similarity_reward_measures_word_overlap(legacy_python):
+def test_the_real_minilm_loads_offline_on_the_legacy_stack_and_barely_sees_a_changed_number(legacy_python):
+    """03's reward in every profile: all-MiniLM-L6-v2 from the hub id, served by its package offline.
+    A solution with one number changed is nearly as similar as the reference itself: the lesson of 03."""
     script = (
         "from sentence_transformers import SentenceTransformer\n"
-        "from helpers import tiny\n"
+        "from helpers.env import resolve_model\n"
         "from helpers.rewards import make_similarity_scorer\n"
-        "score = make_similarity_scorer(SentenceTransformer(str(tiny.build('tiny-minilm')), device='cpu'))\n"
-        "texts = ['Mia has 3 + 4 = 7 apples.\\n#### 7', 'Mia has 3 + 5 = 8 apples.\\n#### 8', 'zzz qqq']\n"
+        "score = make_similarity_scorer(SentenceTransformer(resolve_model("
+        "'sentence-transformers/all-MiniLM-L6-v2'), device='cpu'))\n"
+        "texts = ['Mia has 3 + 4 = 7 apples.\\n#### 7', 'Mia has 3 + 4 = 8 apples.\\n#### 8', 'I do not know.']\n"
         "print(score(texts, answer=['Mia has 3 + 4 = <<3+4=7>>7 apples.\\n#### 7'] * 3))\n"
     )
-    same, near, unrelated = json.loads(run_python(legacy_python, "-c", script).strip().splitlines()[-1])
+    same, changed, unrelated = json.loads(run_python(legacy_python, "-c", script).strip().splitlines()[-1])
     assert same == pytest.approx(1.0, abs=1e-4)
-    assert 0.5 < near < same
+    assert 0.95 < changed < same
     assert unrelated < 0.3

@@ -14,13 +14,18 @@ Formats, shared by all notebooks: ``sft_prompt_completion`` (02 and 03), ``chat_
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from pathlib import Path
 from typing import Optional
 
 SAMPLE_FILE = Path(__file__).with_name("gsm8k_sample.jsonl")
+# Hand-written genre sentences. The classifier trains on the corpus and the styles (dialogue, questions,
+# first person); the tiny tokenizers learned from the corpus alone, before the styles were written.
 GENRE_FILE = Path(__file__).with_name("genre_corpus.tsv")
+GENRE_STYLES_FILE = Path(__file__).with_name("genre_corpus_styles.tsv")
+UNSEEN_GENRE_FILE = Path(__file__).with_name("genre_unseen.tsv")  # hand-written in other styles: its test
 ROBE_PROBLEM = (
     "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total does it take?"
 )
@@ -60,14 +65,17 @@ def _checked(record, where: str) -> dict:
 
 
 def load_gsm8k(source: str = "hub", split: str = "train", limit: Optional[int] = None, seed: int = 0) -> list[dict]:
-    """GSM8K records from the hub, a JSONL path, the course sample, or generated arithmetic.
+    """GSM8K records from the hub, a JSONL path, the course sample, or generated arithmetic. With
+    $RLHF_GSM8K_DIR set, "hub" reads ``train.jsonl`` / ``test.jsonl`` there instead (a local copy).
 
     >>> len(load_gsm8k("sample", limit=10))
     10
     """
     if limit is not None and limit <= 0:
         raise DataError(f"limit={limit}: ask for at least one problem (None means all).")
-    if source == "hub":
+    if source == "hub" and os.environ.get("RLHF_GSM8K_DIR"):  # a local copy of openai/gsm8k (offline machines, CI)
+        records = read_jsonl(Path(os.environ["RLHF_GSM8K_DIR"]) / f"{split}.jsonl")
+    elif source == "hub":
         from datasets import load_dataset
 
         try:
@@ -187,10 +195,32 @@ _GENRE_TEMPLATES = [
 ]
 
 
-def genre_corpus() -> list[dict]:
-    """The course's hand-written genre sentences: ``[{"genre": "horror", "text": "..."}, ...]``."""
-    rows = [line.split("\t", 1) for line in GENRE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+# Neutral words around a genre sentence (speech, memory, hearsay): the classifier learns that the genre
+# lies in what happens, not in the template's shape. Without them, and without the hand-written corpus,
+# the tiny profile's classifier put 2 of 3 unseen natural sentences in "other".
+_GENRE_FRAMES = [
+    '"{text}" she said.', 'He whispered, "{text}"', "I remember it well: {lower}", "Did you hear? {text}",
+    "Nobody believed me, but {lower}", "{text} Or so the story goes.", "We watched as {lower}",
+    "Chapter one. {text}",
+]
+
+
+def _read_genre_file(path: Path) -> list[dict]:
+    rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [{"genre": genre, "text": text} for genre, text in rows]
+
+
+def genre_corpus(styles: bool = True) -> list[dict]:
+    """The course's hand-written genre sentences, natural prose the tiny classifier trains on besides
+    the generated ones: ``[{"genre": "horror", "text": "..."}, ...]``. ``styles=False``: the first
+    48 only, narrative sentences in the past tense (the tiny tokenizers' corpus)."""
+    return _read_genre_file(GENRE_FILE) + (_read_genre_file(GENRE_STYLES_FILE) if styles else [])
+
+
+def genre_unseen() -> list[dict]:
+    """Other hand-written sentences, in styles neither the templates nor the corpus use (dialogue,
+    questions, first person, blurbs): the classifier's test on natural text it never saw."""
+    return _read_genre_file(UNSEEN_GENRE_FILE)
 
 
 def genre_sentences(count_per_genre: int, seed: int = 0) -> list[dict]:
@@ -241,8 +271,9 @@ def load_genre_texts(source: str = "generated", per_genre: int = 200, seed: int 
 
 def genre_classifier_examples(rows: list[dict], prompts: list[str], seed: int = 0) -> list[dict]:
     """Training examples for the genre classifier: each text, a cut-off prefix of it (PPO's responses
-    stop mid-sentence), and as many texts of no genre, labelled 'other': empty strings, garbage,
-    bare prompts, one word repeated, and halves of two different genres' texts glued together.
+    stop mid-sentence), the text inside a neutral frame (speech, memory), and as many texts of no
+    genre, labelled 'other': empty strings, garbage, bare prompts, one word repeated, and halves of
+    two different genres' texts glued together.
     Without the 'other' examples, a classifier trained on genres alone scored garbage 0.996 and
     PPO learned to write garbage."""
     rng = random.Random(seed)
@@ -250,7 +281,8 @@ def genre_classifier_examples(rows: list[dict], prompts: list[str], seed: int = 
     for row in rows:
         words = row["text"].split()
         cut = " ".join(words[: rng.randint(min(4, len(words)), len(words))])
-        examples += [{"text": row["text"], "label": row["genre"]}, {"text": cut, "label": row["genre"]}]
+        framed = rng.choice(_GENRE_FRAMES).format(text=row["text"], lower=row["text"][0].lower() + row["text"][1:])
+        examples += [{"text": text, "label": row["genre"]} for text in (row["text"], cut, framed)]
     alphabet = "abcdefghijklmnopqrstuvwxyz    .,!?'"
     other = ["", " ", "."] + list(prompts)
     while len(other) < len(rows):

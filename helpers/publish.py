@@ -98,10 +98,15 @@ def needs(section: str) -> dict:
 
 def needs_line(section: str) -> str:
     """The line under a training notebook's title."""
-    figures = " · ".join(f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, ~{minutes:.0f} min"
-                         for name, (gb, minutes) in needs(section).items())
+    from helpers.profiles import PROFILES
+    from helpers.timing import minutes
+
+    figures = " · ".join(f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, ~{gpu_minutes:.0f} min"
+                         for name, (gb, gpu_minutes) in needs(section).items())
+    cpu = minutes(section, PROFILES["cpu"].notebook(section, rehearsal=False), "CPU").total_minutes
     return (f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real profile "
-            f"on its GPU): {figures}. The tiny profile runs on a CPU in about a minute.")
+            f"on its GPU): {figures}. Without a GPU, the cpu profile: ~{cpu:.0f} min on 2 CPU cores. The tiny "
+            f"profile runs on a CPU in a few minutes.")
 
 
 def course_map() -> list[dict]:

@@ -31,7 +31,11 @@ GPUS = {
     "RTX 2080 Ti": dict(tflops=56.9, bandwidth_gb_s=616.0),
     "A100": dict(tflops=312.0, bandwidth_gb_s=1555.0),
 }
-PROFILE_GPUS = {"t4-16gb": "T4", "rtx2080ti-11gb": "RTX 2080 Ti", "a100-40gb": "A100"}
+# The cpu profile's machine: 2 cores of the course's CI machine, fp32, measured with benchmarks/cpu_speed.py
+# (two runs: matmul 0.17-0.19 TFLOPS, copy 5.6-8 GB/s, SmolLM2-135M decoding 4.65 ms per layer at batch 16,
+# a forward and backward pass of 16 x 200 tokens at 0.68-0.79 of the matmul rate). More cores: faster.
+GPUS["CPU"] = dict(tflops=0.18, bandwidth_gb_s=7.0, efficiency=0.7, decode_ms_per_layer=4.7)
+PROFILE_GPUS = {"t4-16gb": "T4", "rtx2080ti-11gb": "RTX 2080 Ti", "a100-40gb": "A100", "cpu": "CPU"}
 # Assumption: small models in eager PyTorch reach ~30% of peak in training (model FLOPs
 # utilisation); large, well-batched runs reach 40-50%, tiny batches less.
 COMPUTE_EFFICIENCY = 0.3
@@ -65,20 +69,25 @@ class TimeEstimate:
                 f"~{self.seconds_per_step:.1f} s per training step). An estimate from the settings, not a measurement.")
 
 
-def _decode_seconds(spec, gpu: dict, steps: int, bytes_per_weight: float) -> float:
-    """Seconds for `steps` decoding steps of one generate call (any batch size up to ~64 sequences)."""
+def _decode_seconds(spec, gpu: dict, steps: int, bytes_per_weight: float, batch: int = 16) -> float:
+    """Seconds for `steps` decoding steps of one generate call of `batch` sequences: the largest of
+    reading the weights, the fixed cost per layer, and the arithmetic (2 x parameters per token,
+    which only a CPU notices)."""
     read_weights = spec.parameters * bytes_per_weight / (gpu["bandwidth_gb_s"] * 1e9)
-    return steps * max(read_weights, spec.num_layers * DECODE_MS_PER_LAYER / 1000)
+    fixed = spec.num_layers * gpu.get("decode_ms_per_layer", DECODE_MS_PER_LAYER) / 1000
+    arithmetic = 2 * spec.parameters * batch / (gpu["tflops"] * 1e12 * gpu.get("efficiency", COMPUTE_EFFICIENCY))
+    return steps * max(read_weights, fixed, arithmetic)
 
 
 def _train_seconds(spec, gpu: dict, tokens: float, lora: bool = False, checkpointing: bool = False) -> float:
     flops_per_token_per_weight = (4 if lora else 6) + (2 if checkpointing else 0)
-    return flops_per_token_per_weight * spec.parameters * tokens / (gpu["tflops"] * 1e12 * COMPUTE_EFFICIENCY)
+    return flops_per_token_per_weight * spec.parameters * tokens / (gpu["tflops"] * 1e12 * gpu.get("efficiency", COMPUTE_EFFICIENCY))
 
 
-def _evaluation_seconds(spec, gpu, problems: int, new_tokens: int, bytes_per_weight: float, batch: int = 16) -> float:
-    """evaluate_gsm8k before and after training: greedy, 16 problems per generate call."""
-    return 2 * -(-problems // batch) * _decode_seconds(spec, gpu, new_tokens, bytes_per_weight)
+def _evaluation_seconds(spec, gpu, problems: int, new_tokens: int, bytes_per_weight: float, batch: int = 16,
+                        runs: int = 2) -> float:
+    """evaluate_gsm8k `runs` times (before and after training): greedy, 16 problems per generate call."""
+    return runs * -(-problems // batch) * _decode_seconds(spec, gpu, new_tokens, bytes_per_weight)
 
 
 def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len: int | None = None) -> TimeEstimate:
@@ -102,7 +111,7 @@ def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len
         spec = spec_for("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
         chunk = 4 if section == "genre_ppo" else s.mini_batch_size
         steps = s.ppo_steps
-        generate = -(-s.batch_size // chunk) * _decode_seconds(spec, card, s.max_new_tokens, 4)
+        generate = -(-s.batch_size // chunk) * _decode_seconds(spec, card, s.max_new_tokens, 4, chunk)
         train = _train_seconds(spec, card, 4 * s.batch_size * (prompt + s.max_new_tokens))
         parts["training"] = steps * (generate + train + STEP_OVERHEAD_S)
         if section == "genre_ppo":  # the classifier: ~5 examples of ~64 tokens per text and epoch
@@ -118,12 +127,15 @@ def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len
         generation_batch = getattr(s, "generation_batch_size", completions)
         updates_per_generation = generation_batch // completions * getattr(s, "num_iterations", 1)
         steps = s.max_steps
-        generate = _decode_seconds(spec, card, s.max_completion_length, 2 if lora else 4) / updates_per_generation
+        generate = _decode_seconds(spec, card, s.max_completion_length, 2 if lora else 4, generation_batch) / updates_per_generation
         train = _train_seconds(spec, card, completions * (prompt + s.max_completion_length), lora,
                                getattr(s, "gradient_checkpointing", False))
         parts["training"] = steps * (generate + train + STEP_OVERHEAD_S / updates_per_generation)
         if section == "grpo":
-            parts["evaluation"] = _evaluation_seconds(spec, card, s.eval_size, s.max_completion_length, 2 if lora else 4)
+            parts["evaluation"] = _evaluation_seconds(spec, card, s.eval_size, s.max_completion_length, 2 if lora else 4,
+                                                      runs=3 if s.warm_start_examples else 2)  # + the untuned model
+            if s.warm_start_examples:  # the format warm start: one SFT pass
+                parts["warm start"] = _train_seconds(spec, card, s.warm_start_examples * s.warm_start_epochs * 250)
     else:
         raise ValueError(f"No time estimate for section {section!r}.")
     return TimeEstimate(section, gpu, {k: round(v, 1) for k, v in parts.items()}, steps)

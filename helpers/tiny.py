@@ -25,10 +25,6 @@ TINY_MODELS = {
         kind="qwen2", stands_in_for="Qwen/Qwen2.5-0.5B-Instruct", vocab_size=640, hidden_size=64,
         intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
     ),
-    "tiny-bert": dict(
-        kind="bert", stands_in_for="distilbert-base-uncased", vocab_size=640, hidden_size=64,
-        num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-    ),
 }
 # Stand-ins saved under real hub ids, for the rehearsal of the real profiles (helpers.rehearsal):
 # each model's real architecture and context length, shrunk to the tiny sizes so that a real
@@ -94,16 +90,25 @@ def build(name: str, cache_dir: Path | str | None = None) -> Path:
     folder = root / f"{stem}-{recipe_hash(name)}"
     if (folder / "config.json").exists():
         return folder
-    root.mkdir(parents=True, exist_ok=True)
-    # Build into a temporary folder and rename, so an interrupted build never looks finished.
-    work = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=root))
-    try:
+
+    def make(work: Path) -> None:
         import torch
 
         # Building seeds torch with its own SEED: without fork_rng that would reset the caller's
         # random stream, and a notebook would give other results on a cold cache than on a warm one.
         with torch.random.fork_rng(devices=[]):
             _BUILDERS[kind](recipe(name), work)
+
+    return build_folder(folder, make)
+
+
+def build_folder(folder: Path, make) -> Path:
+    """``make(work)`` writes a model folder into a temporary folder next to `folder`, renamed to `folder`
+    when done, so that an interrupted build never looks finished. Returns `folder`."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        make(work)
         try:
             work.rename(folder)
         except OSError:  # another process finished the same build first
@@ -120,7 +125,7 @@ def _corpus_lines() -> list[str]:
     from helpers.data import GENRE_LEXICON, genre_corpus
 
     lines = [line for line in CORPUS_FILES[0].read_text().splitlines() if line.strip()]
-    lines += [row["text"] for row in genre_corpus()]
+    lines += [row["text"] for row in genre_corpus(styles=False)]
     lines += [" ".join(words) for lexicon in GENRE_LEXICON.values() for words in lexicon.values()]
     return lines
 
@@ -221,20 +226,6 @@ def _build_qwen2(recipe: dict, folder: Path) -> None:
     config_file.write_text(json.dumps(tokenizer_config, indent=2))
 
 
-def _build_bert(recipe: dict, folder: Path) -> None:
-    import torch
-    import transformers
-
-    tokenizer = transformers.BertTokenizerFast(tokenizer_object=_wordpiece(recipe["vocab_size"]), do_lower_case=True)
-    config = transformers.BertConfig(
-        vocab_size=len(tokenizer), max_position_embeddings=MAX_POSITIONS, pad_token_id=tokenizer.pad_token_id,
-        **{k: recipe[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")},
-    )
-    torch.manual_seed(SEED)
-    transformers.BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-
-
 def _build_distilbert(recipe: dict, folder: Path) -> None:
     import torch
     import transformers
@@ -252,6 +243,5 @@ def _build_distilbert(recipe: dict, folder: Path) -> None:
 _BUILDERS = {
     "gpt2": _build_gpt2,
     "qwen2": _build_qwen2,
-    "bert": _build_bert,
     "distilbert": _build_distilbert,
 }

@@ -119,3 +119,19 @@ def test_the_seed_reaches_every_notebook(fake_course, monkeypatch):
     ))
     course.run_course("tiny", fake_course, seed=3)
     assert json.loads((fake_course / "b_works" / "metrics.json").read_text())["seed"] == 3
+
+
+def test_a_students_notebooks_find_each_others_outputs_with_their_default_parameters():
+    """Run one by one with no parameters (Jupyter, nbmake), 03 reads what 02 saved and 05 what 01 saved."""
+    import ast
+
+    def defaults(notebook: str) -> dict:
+        cells = nbformat.read(course.NOTEBOOKS_DIR / notebook, as_version=4).cells
+        source = next(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
+        return {node.targets[0].id: node.value.value for node in ast.parse(source).body
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+
+    for entry in course.COURSE:
+        for name, stem_in in entry.get("inputs", {}).items():
+            source = next(e["notebook"] for e in course.COURSE if e["notebook"].removesuffix(".ipynb") == stem_in)
+            assert defaults(entry["notebook"])[name] == defaults(source)["output_dir"], (entry["notebook"], name)

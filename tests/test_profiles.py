@@ -41,7 +41,7 @@ def test_grpo_generation_batch_divides_into_groups(name):
 def test_unknown_profile_lists_the_valid_ones():
     with pytest.raises(profiles.ProfileError) as caught:
         profiles.get_profile("huge")
-    assert "auto, tiny, rtx2080ti-11gb, t4-16gb, a100-40gb" in str(caught.value)
+    assert "auto, tiny, cpu, rtx2080ti-11gb, t4-16gb, a100-40gb" in str(caught.value)
 
 
 def test_unknown_section_is_named():
@@ -62,12 +62,13 @@ def test_auto_picks_the_largest_profile_that_fits(gpu_memory_gb, expected):
     assert profiles.pick_profile_for_gpu(gpu_memory_gb) == expected
 
 
-def test_auto_without_a_gpu_offers_tiny(monkeypatch):
+def test_auto_without_a_gpu_picks_cpu_and_says_how_long_it_takes(monkeypatch, capsys):
     from helpers import env
 
     monkeypatch.setattr(env, "device_report", lambda: {"device": "cpu", "gpu_memory_gb": None, "gpu_name": None})
-    with pytest.raises(profiles.ProfileError, match="profile='tiny'"):
-        profiles.get_profile("auto")
+    assert profiles.get_profile("auto").name == "cpu"
+    said = capsys.readouterr().out
+    assert "profile 'cpu'" in said and "04 ~" in said and "profile='tiny'" in said
 
 
 def test_auto_on_a_t4(monkeypatch):

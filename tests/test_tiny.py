@@ -84,8 +84,8 @@ def test_qwen_stand_in_speaks_chatml(cache):
     assert tokenizer.pad_token == "<|endoftext|>"
 
 
-def test_bert_loads_as_a_sequence_classifier(cache):
-    folder = tiny.build("tiny-bert")
+def test_distilbert_stand_in_loads_as_a_sequence_classifier(cache):
+    folder = tiny.build("distilbert-base-uncased")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     classifier = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)
     logits = classifier(**tokenizer(["a ghost in the dark", "a starship"], return_tensors="pt", padding=True)).logits
@@ -93,7 +93,7 @@ def test_bert_loads_as_a_sequence_classifier(cache):
 
 
 def test_wordpiece_encodes_any_text_without_unknown_tokens(cache):
-    tokenizer = AutoTokenizer.from_pretrained(tiny.build("tiny-bert"))
+    tokenizer = AutoTokenizer.from_pretrained(tiny.build("distilbert-base-uncased"))
     tokens = tokenizer.tokenize("Zebra quokka 1,234!")
     assert "[UNK]" not in tokens
 
@@ -104,7 +104,7 @@ def test_building_a_model_leaves_the_callers_random_stream_alone(tmp_path):
     torch.manual_seed(5)
     expected = torch.rand(4)
     torch.manual_seed(5)
-    tiny.build("tiny-bert", cache_dir=tmp_path)
+    tiny.build("distilbert-base-uncased", cache_dir=tmp_path)
     assert torch.equal(torch.rand(4), expected)
 
 

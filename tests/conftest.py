@@ -18,6 +18,23 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``--dist loadgroup`` keep each ``xdist_group`` on one worker. pytest-xdist 3.8 names the group
+    in ``item._nodeid``, which pytest 9 no longer reads (a node's id is ``item._id``), so every group was
+    split and each worker ran both seeds' notebooks."""
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # an older pytest, where xdist's own hook works
+        return
+    if not config.getoption("loadgroup", default=False):
+        return
+    for item in items:
+        groups = sorted({mark.args[0] for mark in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 def stack_python(stack: str) -> Path:
     python = VENVS / stack / "bin" / "python"
     if not python.exists():

@@ -126,10 +126,11 @@ class PeakMemory:
         return self.bytes / GB
 
 
-def peak_memory_callback(step: int = 2):
+def peak_memory_callback(step: int = 2, frozen: tuple = ()):
     """A ``transformers`` TrainerCallback that measures the peak of one optimizer step (the second by
-    default: the first also creates the optimizer's states). After training: ``callback.peak``
-    (a PeakMemory, or None if training stopped before that step)."""
+    default: the first also creates the optimizer's states). ``frozen``: other models that stay in
+    memory and that the trainer does not hand to callbacks (a reward model), counted on a CPU.
+    After training: ``callback.peak`` (a PeakMemory, or None if training stopped before that step)."""
     from transformers import TrainerCallback
 
     class PeakMemoryCallback(TrainerCallback):
@@ -140,7 +141,7 @@ def peak_memory_callback(step: int = 2):
         def on_step_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
             if state.global_step == step - 1 and self.peak is None:
                 optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
-                self._active = PeakMemory(model, optimizer)
+                self._active = PeakMemory(model, optimizer, *frozen)
                 self._active.__enter__()
 
         def on_step_end(self, args, state, control, **kwargs):

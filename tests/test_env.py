@@ -211,7 +211,8 @@ def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_p
         "ids = tokenizer(text, add_special_tokens=False)['input_ids']\n"
         "with torch.no_grad():\n"
         "    logits = model(torch.tensor([ids])).logits[0, -1]\n"
-        "print(json.dumps({'params': model.num_parameters(), 'eos': tokenizer.eos_token, 'rope': model.config.rope_theta,\n"
+        "print(json.dumps({'params': model.num_parameters(), 'eos': tokenizer.eos_token, 'rope': getattr(model.config, 'rope_theta', None)\n"
+        "                  or model.config.rope_parameters['rope_theta'],\n"
         "                  'top': logits.topk(5).indices.tolist(), 'end': tokenizer.decode(ids[-3:])}))\n"
     )
     results = {}

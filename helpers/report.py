@@ -4,7 +4,8 @@
 
 It reads each notebook's ``metrics.json`` from ``<run>/<notebook>/`` and shows: GSM8K accuracy
 stage by stage (base -> SFT -> PPO; Qwen before and after GRPO), the genre reward of PPO and
-RLOO, wall time and peak memory per notebook, the notebooks' plots (embedded, so the file can
+RLOO, the preference notebook's reward model, DPO against RLOO and the over-optimisation sweep,
+wall time and peak memory per notebook, the notebooks' plots (embedded, so the file can
 be mailed), and links to the executed notebooks.
 """
 
@@ -64,6 +65,25 @@ def _percent(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _preference_section(m: dict | None) -> str:
+    """Notebook 06: the reward model's held-out accuracy, DPO against RLOO, and the over-optimisation sweep."""
+    if not m or "reward_model_accuracy" not in m:
+        return "<p>No preference notebook ran.</p>"
+    accuracy = m["reward_model_accuracy"]
+    low, high = accuracy["ci95"]
+    lines = [f"<p>Reward model: held-out accuracy {_percent(accuracy['accuracy'])} (95% CI {_percent(low)}-{_percent(high)}, "
+             f"n={accuracy['n']}); agreement with the gold ordering {_percent(accuracy['agrees_with_gold'])}.</p>"]
+    rows = [[name, _percent(run["gold_win_rate"]["win_rate"]), run["gold"], run["kl"], run["seconds"],
+             (run.get("memory") or {}).get("measured_gb", "–")] for name, run in (("DPO", m["dpo"]), ("RLOO", m["rloo"]))]
+    lines.append(html_table(["method", "gold win rate vs reference", "gold reward", "KL per text", "seconds", "peak GB"],
+                            rows, "Both trained from the same policy on the same preference pairs.", "preferences"))
+    sweep = [[beta, run["turn"]["gold_at_peak"], run["turn"]["kl_at_peak"], run["turn"]["gold_fell_after_peak"],
+              run["turn"]["proxy_rose_after_peak"]] for beta, run in m["over_optimisation"]["runs"].items()]
+    lines.append(html_table(["KL weight beta", "gold at its peak", "KL at the peak", "gold fell after", "proxy rose after"],
+                            sweep, "Over-optimisation: RLOO against the learned reward model.", "over-optimisation"))
+    return "".join(lines)
+
+
 def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | None = None) -> Path:
     """Write ``report.html`` into a course run's folder and return its path."""
     run_dir = Path(run_dir)
@@ -87,6 +107,7 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
             genre_rows.append([name, m["learning"]["metric"], m["learning"]["first_quarter_mean"],
                                m["learning"]["last_quarter_mean"], m.get("seconds_per_step", m.get("seconds_per_batch", "–")),
                                (m.get("memory") or {}).get("measured_gb", "–")])
+    preference_parts = _preference_section(metrics.get("06_preferences_reward_model_dpo"))
     notebook_rows, figures = [], []
     for entry in entries:
         stem = Path(entry["notebook"]).stem
@@ -115,6 +136,7 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
         html_table(["method", "reward", "first quarter", "last quarter", "s per batch", "peak GB"], genre_rows,
                "Mean reward over the first and last quarter of training.", "genre") if genre_rows
         else "<p>No genre notebook ran.</p>",
+        "<h2>Preferences: reward model, DPO and RLOO</h2>", preference_parts,
         "<h2>Notebooks</h2>",
         html_table(["notebook", "stack", "status", "wall s", "peak GB (measured)", "peak GB (estimated)"], notebook_rows,
                "Peak memory of one training step; executed notebooks linked.", "notebooks"),

@@ -90,6 +90,16 @@ def _evaluation_seconds(spec, gpu, problems: int, new_tokens: int, bytes_per_wei
     return runs * -(-problems // batch) * _decode_seconds(spec, gpu, new_tokens, bytes_per_weight)
 
 
+def _rl_seconds(spec, card: dict, s, steps: int, completions: int, prompt: int, completion_len: int,
+                lora: bool = False) -> float:
+    """GRPO/RLOO: each generation batch is sampled once, then trained on in updates of `completions` texts."""
+    generation_batch = getattr(s, "generation_batch_size", completions)
+    updates_per_generation = generation_batch // completions * getattr(s, "num_iterations", 1)
+    generate = _decode_seconds(spec, card, completion_len, 2 if lora else 4, generation_batch) / updates_per_generation
+    train = _train_seconds(spec, card, completions * (prompt + completion_len), lora, getattr(s, "gradient_checkpointing", False))
+    return steps * (generate + train + STEP_OVERHEAD_S / updates_per_generation)
+
+
 def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len: int | None = None) -> TimeEstimate:
     """The time a notebook's training (and GSM8K evaluation) takes on `gpu`, from its profile settings."""
     from helpers.memory.estimate import model_spec as spec_for
@@ -124,18 +134,28 @@ def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len
         spec = spec_for(s.model_id if section == "grpo" else s.policy_model)
         lora = getattr(s, "lora", False) or getattr(s, "load_in_4bit", False)
         completions = s.per_device_train_batch_size * getattr(s, "gradient_accumulation_steps", 1)  # per update
-        generation_batch = getattr(s, "generation_batch_size", completions)
-        updates_per_generation = generation_batch // completions * getattr(s, "num_iterations", 1)
         steps = s.max_steps
-        generate = _decode_seconds(spec, card, s.max_completion_length, 2 if lora else 4, generation_batch) / updates_per_generation
-        train = _train_seconds(spec, card, completions * (prompt + s.max_completion_length), lora,
-                               getattr(s, "gradient_checkpointing", False))
-        parts["training"] = steps * (generate + train + STEP_OVERHEAD_S / updates_per_generation)
+        parts["training"] = _rl_seconds(spec, card, s, steps, completions, prompt, s.max_completion_length, lora)
         if section == "grpo":
             parts["evaluation"] = _evaluation_seconds(spec, card, s.eval_size, s.max_completion_length, 2 if lora else 4,
                                                       runs=3 if s.warm_start_examples else 2)  # + the untuned model
             if s.warm_start_examples:  # the format warm start: one SFT pass
                 parts["warm start"] = _train_seconds(spec, card, s.warm_start_examples * s.warm_start_epochs * 250)
+    elif section == "preferences":  # notebook 06: pairs, reward model, DPO, RLOO and the sweep, measured along the way
+        spec, classifier = spec_for(s.policy_model), spec_for(s.classifier_model)
+        length = prompt + s.max_new_tokens
+        train_pairs = s.pairs * (1 - s.held_out)  # at most: ties are dropped
+        steps = s.rl_steps
+        parts["preference pairs"] = (-(-2 * s.pairs // 32) * _decode_seconds(spec, card, s.max_new_tokens, 4, 32)
+                                     + _train_seconds(classifier, card, 2 * s.pairs * length) / 3)  # a forward pass: 1/3
+        parts["reward model"] = _train_seconds(spec, card, s.reward_epochs * train_pairs * 2 * length)
+        parts["DPO"] = _train_seconds(spec, card, s.dpo_epochs * train_pairs * 2 * length) * 4 / 3  # + the reference
+        parts["training"] = _rl_seconds(spec, card, s, steps, s.per_device_train_batch_size, prompt, s.max_new_tokens)
+        parts["over-optimisation sweep"] = len(s.sweep_betas) * _rl_seconds(
+            spec, card, s, s.sweep_steps, s.per_device_train_batch_size, prompt, s.max_new_tokens)
+        runs = 1 + len(s.sweep_betas)  # each measured at its checkpoints, plus the reference and DPO
+        parts["measurements"] = (runs * s.checkpoints + 2) * -(-s.eval_prompts // 32) * 2 * _decode_seconds(
+            spec, card, s.max_new_tokens, 4, 32)
     else:
         raise ValueError(f"No time estimate for section {section!r}.")
     return TimeEstimate(section, gpu, {k: round(v, 1) for k, v in parts.items()}, steps)

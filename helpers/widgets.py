@@ -100,3 +100,75 @@ class Playground:
         button.on_click(on_generate)
         controls = [picker] if self.problems else []
         return widgets.VBox([*controls, prompt, widgets.HBox([temperature, length, seed]), button, results])
+
+
+class PreferencePanel:
+    """Label preference pairs yourself (notebook 06): two completions of one prompt, click the better one.
+
+    ``labelled()`` returns your choices as preference rows (``prompt``, ``chosen``, ``rejected``), with
+    ``gold_margin`` (the gold scorer's chosen minus rejected) and ``flipped`` (you disagreed with it)."""
+
+    def __init__(self, pairs: list[dict], gold: Callable[[list[str]], list[float]], seed: int = 0):
+        import random
+
+        rng = random.Random(seed)
+        # shown in a random order, so that "A" is not always the annotator's choice
+        self.pairs = [(p["prompt"], *((p["chosen"], p["rejected"]) if rng.random() < 0.5 else (p["rejected"], p["chosen"])))
+                      for p in pairs]
+        self.gold = gold
+        self.choices: list[tuple[str, str, str]] = []  # (prompt, chosen, rejected)
+
+    def choose(self, index: int, first_wins: bool) -> None:
+        """Record that the first (or the second) completion of pair `index` is the better one."""
+        prompt, a, b = self.pairs[index]
+        self.choices.append((prompt, a, b) if first_wins else (prompt, b, a))
+
+    def labelled(self) -> list[dict]:
+        if not self.choices:
+            return []
+        chosen = self.gold([p + c for p, c, _ in self.choices])
+        rejected = self.gold([p + r for p, _, r in self.choices])
+        return [{"prompt": p, "chosen": c, "rejected": r, "gold_margin": gc - gr, "flipped": gc < gr}
+                for (p, c, r), gc, gr in zip(self.choices, chosen, rejected)]
+
+    def panel(self):
+        """The ipywidgets panel: one pair at a time, two buttons; at the end, how often you agreed with gold."""
+        import html
+
+        import ipywidgets as widgets
+
+        shown = widgets.HTML()
+        first, second = widgets.Button(description="A is better"), widgets.Button(description="B is better")
+
+        def show():
+            index = len(self.choices)
+            if index == len(self.pairs):
+                rows = self.labelled()
+                agreed = sum(not r["flipped"] for r in rows)
+                shown.value = (f"<p>Done: {len(rows)} pairs labelled. You agreed with the gold scorer on {agreed} of "
+                               f"{len(rows)}. Run the next cell to add them to the data.</p>")
+                first.disabled = second.disabled = True
+                return
+            prompt, a, b = self.pairs[index]
+            shown.value = (f"<p>Pair {index + 1} of {len(self.pairs)}. Which continuation of "
+                           f"<b>{html.escape(prompt)}</b> is better?</p><p><b>A</b>: {html.escape(a)}</p>"
+                           f"<p><b>B</b>: {html.escape(b)}</p>")
+
+        first.on_click(lambda _: (self.choose(len(self.choices), True), show()))
+        second.on_click(lambda _: (self.choose(len(self.choices), False), show()))
+        show()
+        return widgets.VBox([shown, widgets.HBox([first, second])])
+
+
+def preference_panel(pairs: list[dict], gold: Callable[[list[str]], list[float]], seed: int = 0) -> PreferencePanel:
+    """Show the labelling panel in Jupyter; in a headless run (``helpers.env.headless()``) say so and show nothing."""
+    from helpers.env import headless
+
+    labeller = PreferencePanel(pairs, gold, seed)
+    if headless():
+        print(f"(headless run: the labelling panel is skipped; in Jupyter you label {len(pairs)} pairs here)")
+    else:
+        from IPython.display import display
+
+        display(labeller.panel())
+    return labeller

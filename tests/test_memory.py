@@ -112,7 +112,7 @@ def test_an_unknown_model_needs_a_parameter_count_and_then_gets_a_rough_estimate
 # --- recommend and the profiles ---------------------------------------------------------------
 
 @pytest.mark.parametrize("profile", [p for p in PROFILES.values() if p.min_gpu_memory_gb])
-@pytest.mark.parametrize("section", ["genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo"])
+@pytest.mark.parametrize("section", ["genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo", "preferences"])
 def test_every_real_profile_fits_the_smallest_gpu_it_is_meant_for(profile, section):
     assert notebook_estimate(section, profile.notebook(section)).gb <= usable_gb(profile.min_gpu_memory_gb)
 
@@ -133,12 +133,13 @@ def test_recommend_says_plainly_when_nothing_fits():
     with pytest.raises(MemoryInputError, match="positive"):
         recommend(0, "sft")
     with pytest.raises(MemoryInputError, match="notebook must be one of"):
-        recommend(16, "dpo")
+        recommend(16, "ppo")
 
 
 def test_will_it_fit_table_covers_every_training_notebook_and_gpu_class():
     rows = will_it_fit({"tiny card": 2, "A100 80 GB": 80})
-    assert [row["notebook"] for row in rows] == ["01 genre PPO", "02 SFT", "03 PPO on SFT", "04 GRPO", "05 genre RLOO"]
+    assert [row["notebook"] for row in rows] == ["01 genre PPO", "02 SFT", "03 PPO on SFT", "04 GRPO", "05 genre RLOO",
+                                                 "06 reward model", "06 DPO", "06 RLOO on the reward model"]
     assert all(row["A100 80 GB"].startswith("yes") for row in rows)
     assert any(row["tiny card"].startswith("no") for row in rows)
 
@@ -195,3 +196,14 @@ def test_picker_draws_once_without_a_widget_when_headless(monkeypatch, capsys):
     assert picker() is None
     out = capsys.readouterr().out
     assert "headless run" in out and "GB" in out
+
+
+def test_the_preference_notebooks_estimates_count_what_each_trainer_holds():
+    settings = PROFILES["t4-16gb"].notebook("preferences", rehearsal=False)
+    reward, dpo, rloo = (notebook_estimate(part, settings) for part in ("reward_model", "dpo", "pref_rloo"))
+    assert "reference model" in dpo.parts and "reference model" not in reward.parts  # DPO's frozen copy
+    assert not [part for part in reward.parts if part.startswith("logits")]  # a one-number head, no vocabulary
+    assert rloo.parts["frozen: distilbert-base-uncased"] > 0  # the gold classifier stays loaded
+    assert notebook_estimate("preferences", settings).bytes == max(e.bytes for e in (reward, dpo, rloo))
+    advice = recommend(5, "dpo")
+    assert advice.fits and advice.changed == {"dpo_batch_size": 8}, advice.message  # from the A100 profile's 16

@@ -98,7 +98,7 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     profile, out, _ = rehearsal_run
     metrics = {stem: json.loads((out / stem / "metrics.json").read_text())
                for stem in ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards",
-                            "05_rloo_genre_modern_trl")}
+                            "05_rloo_genre_modern_trl", "06_preferences_reward_model_dpo")}
     assert all(m["profile"] == profile for m in metrics.values())
     assert sorted(metrics["01_genre_ppo_bert_reward"]["genres"]) == ["business", "scitech", "sports", "world"]  # AG News
     grpo_settings = PROFILES[profile].notebook("grpo", rehearsal=False)
@@ -113,3 +113,7 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     assert grpo["by_hand"]["loss (dapo)"]["difference"] < 1e-4 and grpo["by_hand"]["KL (mean k3 per token)"]["by hand"] is None
     assert metrics["05_rloo_genre_modern_trl"]["by_hand"]["advantages_max_difference"] < 1e-5
     assert all(row["difference"] < 1e-3 for row in metrics["01_genre_ppo_bert_reward"]["by_hand"].values())
+    preferences = metrics["06_preferences_reward_model_dpo"]  # GPT-2's reward model and DPO, 01's DistilBERT as gold
+    assert preferences["target_genre"] == "scitech" and preferences["pairs"]["held_out"] >= 10
+    assert set(preferences["over_optimisation"]["runs"]) == {"0.05", "0.01", "0.0"}
+    assert preferences["dpo"]["memory"]["estimate_gb"] > 0 and preferences["reward_model_memory"]["estimate_gb"] > 0

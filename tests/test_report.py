@@ -59,7 +59,8 @@ def test_report_tables_show_each_stage_and_each_notebook(tmp_path):
     page = write_report(fake_run(tmp_path), profile="tiny").read_text()
     assert 'id="gsm8k"' in page and "after SFT (02)" in page and "41.7%" in page
     assert 'id="genre"' in page and "RLOO, today&#x27;s TRL (05)" in page and "0.76" in page
-    assert page.count("not run") == 4  # 00, 01, 03, 04 have no results in this run
+    assert page.count("not run") == 5  # 00, 01, 03, 04, 06 have no results in this run
+    assert "No preference notebook ran." in page
     assert 'href="02_gsm8k_sft/02_gsm8k_sft.ipynb"' in page
     assert page.count("data:image/png;base64,") == 1
 

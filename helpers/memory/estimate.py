@@ -245,8 +245,9 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
       ``value_head`` (PPO's), ``frozen_models`` (reward model, sentence encoder: ids or specs),
       ``frozen_weights`` ("fp32" or "16-bit") for the reference and frozen models.
     - ``logits``: "full" (the model's own loss, a plain PyTorch loop, TRL 0.11) materialises
-      batch x length x vocabulary; "chunked" (today's SFTTrainer and GRPOTrainer) projects the LM
-      head in tiles of at most 4096 tokens x 32768 words.
+      batch x length x vocabulary; "chunked" (today's SFTTrainer, GRPOTrainer and DPOTrainer) projects
+      the LM head in tiles of at most 4096 tokens x 32768 words; "none": a reward model's one-number
+      head (``kind="sft"``, chosen and rejected counted in ``batch_size``).
     """
     if kind not in KINDS:
         raise MemoryInputError(f"kind must be one of {KINDS}, not {kind!r}.")
@@ -258,8 +259,8 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
                                  ("frozen_weights", frozen_weights, WEIGHT_BYTES), ("optimizer", optimizer, OPTIMIZER_BYTES)):
         if value not in allowed:
             raise MemoryInputError(f"{name} must be one of {sorted(allowed)}, not {value!r}.")
-    if logits not in ("full", "chunked"):
-        raise MemoryInputError(f"logits must be 'full' or 'chunked', not {logits!r}.")
+    if logits not in ("full", "chunked", "none"):
+        raise MemoryInputError(f"logits must be 'full', 'chunked' or 'none', not {logits!r}.")
     if weights != "fp32" and not lora_rank:
         raise MemoryInputError(f"weights={weights!r} cannot be trained directly: pass lora_rank (e.g. 16) as well.")
     spec = model_spec(model, parameters=parameters)
@@ -294,7 +295,9 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
         attention_layers = layers
     if attention_dropout and device == "cpu":
         activations += ATTENTION_SCORE_BYTES * spec.num_heads * batch_size * seq_len**2 * attention_layers
-    if logits == "chunked":  # tiles of logits and their temporaries, the hidden states' and LM head's gradients
+    if logits == "none":  # a score head: one number per sequence
+        backward = {"activations": activations}
+    elif logits == "chunked":  # tiles of logits and their temporaries, the hidden states' and LM head's gradients
         scored = logit_tokens if device == "cuda" else tokens  # a GPU scores only the labelled positions
         head_gradient = vocab * h * 4 if not lora_rank else 0
         # one buffer is always CHUNK_WORDS wide; the temporaries are as wide as the vocabulary's tiles

@@ -14,13 +14,16 @@ from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estima
 
 # Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
 # Qwen's chat template and the system prompt add ~80; notebook 01's genre prompts are a few words.
-PROMPT_TOKENS = {"genre_ppo": 8, "ppo_sft": 128, "grpo": 200, "genre_rloo": 8}
+PROMPT_TOKENS = {"genre_ppo": 8, "ppo_sft": 128, "grpo": 200, "genre_rloo": 8, "preferences": 8}
 GPU_CLASSES = {"RTX 2080 Ti 11 GB": 11, "T4 16 GB": 16, "A100 40 GB": 40, "A100 80 GB": 80}
 # A card never gives all its memory to tensors: the CUDA context (~0.5 GB) and the caching
 # allocator's fragmentation (~10%) come first.
 CUDA_CONTEXT_GB, ALLOCATOR_SLACK = 0.5, 0.10
 SECTIONS = {"genre_ppo": "01 genre PPO", "sft": "02 SFT", "ppo_sft": "03 PPO on SFT", "grpo": "04 GRPO",
-            "genre_rloo": "05 genre RLOO"}
+            "genre_rloo": "05 genre RLOO", "reward_model": "06 reward model", "dpo": "06 DPO",
+            "pref_rloo": "06 RLOO on the reward model"}
+# Memory sections whose settings live in another profile section (notebook 06 trains three ways).
+PROFILE_SECTION = {"reward_model": "preferences", "dpo": "preferences", "pref_rloo": "preferences"}
 
 
 def usable_gb(gpu_memory_gb: float) -> float:
@@ -69,6 +72,23 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                         completion_len=s.max_completion_length, precision=s.precision, device=device,
                         reference="copy" if s.beta else None, frozen_models=(s.classifier_model,),
                         optimizer=optimizer or "adamw_fused", logits="chunked")
+    if section == "preferences":  # notebook 06 as a whole: its largest step
+        return max((notebook_estimate(part, settings, device, prompt_len, model) for part in PROFILE_SECTION),
+                   key=lambda part_estimate: part_estimate.bytes)
+    if section in ("reward_model", "dpo", "pref_rloo"):  # notebook 06; its gold classifier stays loaded throughout
+        policy, length = model or s.policy_model, prompt + s.max_new_tokens + 1  # + the end-of-text TRL appends
+        if section == "reward_model":  # chosen and rejected in one batch, a one-number head
+            return estimate("sft", policy, batch_size=2 * s.reward_batch_size, seq_len=length, precision=s.precision,
+                            device=device, frozen_models=(s.classifier_model, policy), logits="none",
+                            optimizer=optimizer or "adamw_fused")
+        if section == "dpo":  # chosen and rejected in one batch; the reference scores them without gradients
+            return estimate("sft", policy, batch_size=2 * s.dpo_batch_size, seq_len=length, precision=s.precision,
+                            device=device, reference="copy", frozen_models=(s.classifier_model, policy, policy),
+                            logits="chunked", optimizer=optimizer or "adamw_fused")
+        return estimate("grpo", policy, batch_size=s.per_device_train_batch_size, generation_batch=s.generation_batch_size,
+                        prompt_len=prompt, completion_len=s.max_new_tokens, precision=s.precision, device=device,
+                        reference="copy" if s.rl_beta else None, frozen_models=(s.classifier_model, policy, policy),
+                        optimizer=optimizer or "adamw_fused", logits="chunked")
     raise MemoryInputError(f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}.")
 
 
@@ -114,6 +134,22 @@ OPTIONS = {
         ("max_completion_length 24", "shorter texts to judge", _set(max_completion_length=24)),
         ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
     ],
+    "reward_model": [
+        ("halve reward_batch_size", "fewer pairs per step: noisier steps", _halve("reward_batch_size")),
+        ("max_new_tokens 24", "shorter texts to compare", _set(max_new_tokens=24)),
+        ("distilgpt2 policy and reward model", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
+    ],
+    "dpo": [
+        ("halve dpo_batch_size", "fewer pairs per step: noisier steps", _halve("dpo_batch_size")),
+        ("max_new_tokens 24", "shorter texts to compare", _set(max_new_tokens=24)),
+        ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
+    ],
+    "pref_rloo": [
+        ("halve per_device_train_batch_size", "fewer texts per update (keep a multiple of num_generations)",
+         _halve("per_device_train_batch_size")),
+        ("max_new_tokens 24", "shorter texts to judge", _set(max_new_tokens=24)),
+        ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
+    ],
     "grpo": [
         ("gradient checkpointing", "same result, ~30% slower", _set(gradient_checkpointing=True)),
         ("halve per_device_train_batch_size, double gradient_accumulation_steps", "same effective batch, slower",
@@ -152,7 +188,7 @@ def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | N
     budget = usable_gb(gpu_memory_gb)
     if notebook not in OPTIONS:
         raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
-    current = settings or PROFILES["a100-40gb"].notebook(notebook, rehearsal=False)
+    current = settings or PROFILES["a100-40gb"].notebook(PROFILE_SECTION.get(notebook, notebook), rehearsal=False)
     current = SimpleNamespace(**{"optimizer": None, **vars(current)})
     est = notebook_estimate(notebook, current)
     start, steps = vars(current), []

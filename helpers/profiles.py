@@ -111,8 +111,9 @@ _TINY = {
     # (both texts far from sci-fi), dropped. Measured on seed 0: 600 comparisons without the tie rule, 10% flipped,
     # 57% held-out accuracy (a coin on the ties); 4000 with it, 10% flipped, 74-76% (the flips cap it); 5%: 82%.
     "preferences": preferences_like_rloo(
-        _TINY_GENRE_PPO, pairs=4000, annotator_noise=0.05, tie_margin=0.05, held_out=0.2, reward_epochs=3, reward_batch_size=16,
-        reward_learning_rate=1e-3, dpo_epochs=2, dpo_batch_size=16, dpo_learning_rate=3e-4, dpo_beta=0.1,
+        _TINY_GENRE_PPO, pairs=4000, annotator_noise=0.05, tie_margin=0.05, held_out=0.2, reward_epochs=3,
+        reward_batch_size=16, reward_learning_rate=1e-3, dpo_epochs=2, dpo_batch_size=16, dpo_learning_rate=3e-4,
+        dpo_beta=0.1,
         rl_steps=160, num_generations=4, num_iterations=2, rl_learning_rate=3e-4, rl_beta=0.05, sweep_betas=(0.01, 0.0),
         sweep_steps=480, checkpoints=6, eval_prompts=64,
     ),
@@ -137,8 +138,8 @@ REHEARSAL_CUTS = {
     "grpo": dict(train_size=16, eval_size=8, max_steps=4, max_completion_length=16, logging_steps=1,
                  warm_start_examples=16),
     "genre_rloo": dict(max_steps=64, max_completion_length=8),  # 4 batches of 16 updates
-    "preferences": dict(pairs=120, tie_margin=0.0, eval_prompts=8, rl_steps=8, sweep_steps=8, checkpoints=2, max_new_tokens=8, reward_epochs=1,
-                        dpo_epochs=1),
+    "preferences": dict(pairs=120, tie_margin=0.0, eval_prompts=8, rl_steps=8, sweep_steps=8, checkpoints=2,
+                        max_new_tokens=8, reward_epochs=1, dpo_epochs=1),
 }
 
 
@@ -173,8 +174,9 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
         ),
         "genre_rloo": rloo_like_ppo(genre_ppo, num_generations=4, beta=0.05),
         "preferences": preferences_like_rloo(
-            genre_ppo, pairs=8000, annotator_noise=0.1, tie_margin=0.05, held_out=0.1, reward_epochs=1, reward_batch_size=sft_batch,
-            reward_learning_rate=1e-5, dpo_epochs=1, dpo_batch_size=sft_batch, dpo_learning_rate=2e-6, dpo_beta=0.1,
+            genre_ppo, pairs=8000, annotator_noise=0.1, tie_margin=0.05, held_out=0.1, reward_epochs=1,
+            reward_batch_size=sft_batch, reward_learning_rate=1e-5, dpo_epochs=1, dpo_batch_size=sft_batch,
+            dpo_learning_rate=2e-6, dpo_beta=0.1,
             rl_steps=800, num_generations=4, num_iterations=4, rl_learning_rate=1.41e-5, rl_beta=0.05,
             sweep_betas=(0.01, 0.0), sweep_steps=1600, checkpoints=8, eval_prompts=128,
         ),
@@ -212,8 +214,9 @@ _CPU = {
     ),
     "genre_rloo": rloo_like_ppo(_CPU_GENRE_PPO, num_generations=4, beta=0.05),
     "preferences": preferences_like_rloo(
-        _CPU_GENRE_PPO, pairs=800, annotator_noise=0.1, tie_margin=0.05, held_out=0.2, reward_epochs=1, reward_batch_size=8,
-        reward_learning_rate=1e-5, dpo_epochs=1, dpo_batch_size=8, dpo_learning_rate=2e-6, dpo_beta=0.1,
+        _CPU_GENRE_PPO, pairs=800, annotator_noise=0.1, tie_margin=0.05, held_out=0.2, reward_epochs=1,
+        reward_batch_size=8, reward_learning_rate=1e-5, dpo_epochs=1, dpo_batch_size=8, dpo_learning_rate=2e-6,
+        dpo_beta=0.1,
         rl_steps=120, num_generations=4, num_iterations=4, rl_learning_rate=1.41e-5, rl_beta=0.05,
         sweep_betas=(0.01, 0.0), sweep_steps=240, checkpoints=4, eval_prompts=32,
     ),

@@ -214,28 +214,6 @@ def trainer_precision(precision: str, device: str) -> dict:
     return {"fp16": precision == "fp16", "bf16": precision == "bf16", "use_cpu": False}
 
 
-def four_bit_config(requested: bool):
-    """A 4-bit (QLoRA-style NF4) quantisation config, or None with the reason when it cannot be had here.
-
-    4-bit weights need bitsandbytes and, in this course, a CUDA GPU; without them the notebook
-    goes on with ordinary weights (more memory, same lesson).
-    """
-    if not requested:
-        return None
-    import torch
-
-    if not torch.cuda.is_available():
-        print("4-bit loading asked for, but there is no CUDA GPU: loading ordinary weights instead.")
-        return None
-    if installed_version("bitsandbytes") is None:
-        print("4-bit loading needs bitsandbytes (pip install bitsandbytes): loading ordinary weights instead.")
-        return None
-    from transformers import BitsAndBytesConfig
-
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=half_dtype("bf16"),
-                              bnb_4bit_use_double_quant=True)
-
-
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and torch so that a run can be repeated."""
     import numpy as np

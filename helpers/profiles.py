@@ -181,8 +181,10 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             sweep_betas=(0.01, 0.0), sweep_steps=1600, checkpoints=8, eval_prompts=128,
         ),
         "grpo": dict(
+            # No warm start by default (Qwen2.5-Instruct writes the tags); warm_start_examples > 0 runs one
+            # epoch of LoRA (or full) SFT at this rate, before the LoRA factor.
             model_id=QWEN, data_source="hub", train_size=7473, eval_size=250, warm_start_examples=0,
-            warm_start_epochs=0, warm_start_learning_rate=0.0, learning_rate=1e-6,
+            warm_start_epochs=1, warm_start_learning_rate=1e-5, learning_rate=1e-6,
             beta=0.0, logging_steps=10, precision=precision, **grpo,
         ),
     }
@@ -243,7 +245,7 @@ PROFILES = {
         "cuda", 10.5,
         _gpu_profile(sft_batch=4, ppo_batch=8, precision="fp16", grpo=dict(
             per_device_train_batch_size=1, gradient_accumulation_steps=8, num_generations=8,
-            max_completion_length=200, lora=True, load_in_4bit=False, gradient_checkpointing=True, max_steps=500,
+            max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True, max_steps=500,
         )),
     ),
     "t4-16gb": Profile(
@@ -251,7 +253,7 @@ PROFILES = {
         "cuda", 14.5,
         _gpu_profile(sft_batch=8, ppo_batch=16, precision="fp16", grpo=dict(
             per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=8,
-            max_completion_length=256, lora=True, load_in_4bit=False, gradient_checkpointing=True,
+            max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True,
             max_steps=300,  # ~30 min on a T4 by helpers.timing: a free Colab session with room to spare
         )),
     ),
@@ -308,6 +310,16 @@ def check_grpo_batch(per_device_train_batch_size: int, gradient_accumulation_ste
             f"to one of {fits or 'a divisor of the batch'}."
         )
     return completions // num_generations
+
+
+def check_warm_start(settings: SimpleNamespace) -> None:
+    """A warm start asked for (``warm_start_examples`` > 0) must be able to train: epochs and rate above 0."""
+    if settings.warm_start_examples and not (settings.warm_start_epochs > 0 and settings.warm_start_learning_rate > 0):
+        raise ValueError(
+            f"warm_start_examples={settings.warm_start_examples} asks for a warm start, but this profile's "
+            f"warm_start_epochs={settings.warm_start_epochs} and warm_start_learning_rate="
+            f"{settings.warm_start_learning_rate} would train nothing: set both above 0, or warm_start_examples=0."
+        )
 
 
 class ProfileError(ValueError):

@@ -17,18 +17,22 @@ from pathlib import Path
 
 class Playground:
     def __init__(self, checkpoints: dict, scorers: dict | None = None, problems: list[dict] | None = None,
-                 format_prompt: Callable[[str], str] | None = None, device: str = "cpu"):
+                 format_prompt: Callable[[str], str] | None = None, device: str = "cpu", dtype=None):
+        """`dtype`: what a checkpoint given as a folder is loaded in (fp32 by default; transformers 5 would
+        otherwise pick the saved dtype, bf16 on a T4 where the trained policy computes in fp16)."""
         if not checkpoints:
             raise ValueError("Give the playground at least one checkpoint: {'name': folder or (model, tokenizer)}.")
-        self.models = {name: self._load(value, device) for name, value in checkpoints.items()}
+        self.models = {name: self._load(value, device, dtype) for name, value in checkpoints.items()}
         self.scorers = scorers or {}
         self.problems = problems or []
         self.format_prompt = format_prompt or (lambda text: text)
         self.device = device
 
     @staticmethod
-    def _load(value, device: str):
+    def _load(value, device: str, dtype=None):
         if isinstance(value, (str, Path)):
+            import torch
+            import transformers
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             from helpers.env import resolve_model
@@ -37,7 +41,9 @@ class Playground:
             if looks_local and not (Path(value).expanduser() / "config.json").exists():
                 raise FileNotFoundError(f"No checkpoint in {value}: run the notebook that saves it first.")
             path = resolve_model(str(value))  # a folder, or a hub id that is cached or reachable
-            return AutoModelForCausalLM.from_pretrained(path).to(device).eval(), AutoTokenizer.from_pretrained(path)
+            dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+            model = AutoModelForCausalLM.from_pretrained(path, **{dtype_key: dtype or torch.float32})
+            return model.to(device).eval(), AutoTokenizer.from_pretrained(path)
         return value
 
     def compare(self, prompt: str, answer: str | None = None, temperature: float = 0.7, max_new_tokens: int = 48,

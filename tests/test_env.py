@@ -96,12 +96,6 @@ def test_precision_falls_back_to_fp32_on_cpu(capsys):
         env.trainer_precision("fp8", "cuda")
 
 
-def test_four_bit_without_a_gpu_says_so_and_loads_normal_weights(capsys):
-    assert env.four_bit_config(False) is None
-    assert env.four_bit_config(True) is None  # no CUDA GPU here
-    assert "no CUDA GPU" in capsys.readouterr().out
-
-
 @pytest.fixture
 def turing_gpu(monkeypatch):
     """A T4 / RTX 2080 Ti as torch sees it: CUDA, compute capability 7.5, bf16 only by emulation."""

@@ -117,3 +117,20 @@ def test_grpo_batch_rejects_sizes_that_are_not_positive_whole_numbers(bad):
 def test_grpo_needs_a_group_of_two_or_more():
     with pytest.raises(ValueError, match="at least 2"):
         profiles.check_grpo_batch(8, 1, 1)
+
+
+@pytest.mark.parametrize("name", sorted(profiles.PROFILES))
+def test_a_warm_start_asked_for_trains_on_every_profile(name):
+    """Defect: the GPU profiles had warm_start_epochs=0, so warm_start_examples was silently ignored."""
+    from helpers.profiles import check_warm_start, with_overrides
+
+    check_warm_start(with_overrides(profiles.PROFILES[name].notebook("grpo", rehearsal=False), warm_start_examples=64))
+    with pytest.raises(ValueError, match="warm_start_epochs=0"):
+        check_warm_start(with_overrides(profiles.PROFILES[name].notebook("grpo", rehearsal=False), warm_start_examples=64,
+                                        warm_start_epochs=0))
+
+
+@pytest.mark.parametrize("name", ["t4-16gb", "rtx2080ti-11gb", "a100-40gb"])
+def test_grpo_completions_have_room_for_a_real_qwen_answer(name):
+    """Qwen2.5-0.5B-Instruct's GSM8K answers: median ~274 tokens, 57% cut at 256 (TRL issue 6263)."""
+    assert profiles.PROFILES[name].notebook("grpo", rehearsal=False).max_completion_length >= 512

@@ -109,6 +109,10 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     assert grpo["learning_rate"] == pytest.approx(grpo_settings.learning_rate * (10 if grpo_settings.lora else 1))  # adapters: 10x
     assert (grpo["untuned_eval"] is None) is (grpo_settings.warm_start_examples == 0)  # cpu: graded before its warm start
     assert grpo["time"]["estimated_seconds_per_step"] > 0
+    planned = {"t4-16gb": "fp16", "rtx2080ti-11gb": "fp16", "a100-40gb": "bf16", "cpu": "fp32"}[profile]
+    assert (grpo["precision"]["amp"], grpo["precision"]["runs"]) == (planned, "fp32")  # the card's plan, on a CPU
+    assert set(grpo["precision"]["trainable"]) == {"float32"} and grpo["precision"]["preflight"]["finite"]
+    assert set(grpo["clipped_ratio"]) >= {"first_quarter_mean", "last_quarter_mean"}
     # the hand computations run on the real code paths too (LoRA, beta = 0 without a reference, AG News)
     assert grpo["by_hand"]["loss (dapo)"]["difference"] < 1e-4 and grpo["by_hand"]["KL (mean k3 per token)"]["by hand"] is None
     assert metrics["05_rloo_genre_modern_trl"]["by_hand"]["advantages_max_difference"] < 1e-5
@@ -117,3 +121,22 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     assert preferences["target_genre"] == "scitech" and preferences["pairs"]["held_out"] >= 10
     assert set(preferences["over_optimisation"]["runs"]) == {"0.05", "0.01", "0.0"}
     assert preferences["dpo"]["memory"]["estimate_gb"] > 0 and preferences["reward_model_memory"]["estimate_gb"] > 0
+
+
+@pytest.mark.parametrize("profile", [pytest.param(p, marks=pytest.mark.xdist_group(f"rehearsal-{p}"))
+                                     for p in ("t4-16gb", "rtx2080ti-11gb")])
+def test_qlora_with_a_warm_start_is_rehearsed_on_every_fp16_profile(profile, rehearsal_hf_home, tmp_path,
+                                                                    monkeypatch):
+    """Defects: TRL's bf16 cast of 4-bit adapters under fp16 (a crash at the first step on a T4), and a warm
+    start that did nothing on GPU profiles (and, enabled, trained fp16 weights under fp16)."""
+    from .conftest import run_notebook
+
+    for name, value in rehearsal.environment(rehearsal_hf_home).items():
+        monkeypatch.setenv(name, value)
+    metrics = run_notebook("04_grpo_heuristic_rewards.ipynb", "rlhf-modern", tmp_path, profile=profile,
+                           load_in_4bit=True, warm_start_examples=8)
+    check = metrics["precision"]
+    assert metrics["memory_options"]["load_in_4bit"] is True and metrics["untuned_eval"] is not None
+    assert check["amp"] == "fp16" and check["frozen_dtype"] == "float16"
+    assert check["trainable"] == {"float32": check["moved_to_fp32"]} and check["moved_to_fp32"] > 0
+    assert "uint8" in check["frozen"]  # NF4 weights, loaded for real on the CPU

@@ -67,3 +67,15 @@ def test_comparing_leaves_the_notebooks_random_stream_and_training_mode_alone(pl
     playground.compare("The ship", temperature=1.0, max_new_tokens=4)
     assert torch.equal(torch.rand(3), expected)
     assert model.training
+
+
+def test_a_folder_loads_in_the_dtype_asked_for_not_the_dtype_it_was_saved_in(tmp_path):
+    """transformers 5 loads a folder in its saved dtype by default: a bf16 checkpoint would compute in bf16."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = build("tiny-gpt2")
+    AutoModelForCausalLM.from_pretrained(folder).to(torch.bfloat16).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(folder).save_pretrained(tmp_path)
+    assert Playground({"saved": tmp_path}).models["saved"][0].dtype == torch.float32
+    assert Playground({"saved": tmp_path}, dtype=torch.float16).models["saved"][0].dtype == torch.float16

@@ -125,9 +125,13 @@ def require_stack(stack: str) -> str:
         return family["trl"]
     info = STACKS[stack]
     installed = f"trl {family['trl']} ({family['summary']})" if family["trl"] else "no TRL at all"
+    needs = (f"This notebook needs the {stack} stack: trl {info['trl']}, {info['what']}.\n"
+             f"This kernel has {installed} (Python {platform.python_version()}, {sys.executable}).\n")
+    if "google.colab" in sys.modules:  # pip-installing torch there would replace Colab's CUDA build
+        raise WrongStackError(needs + "Fix on Colab: Runtime > Disconnect and delete runtime, then run the setup "
+                                      "cell at the top of this notebook again (it installs this notebook's stack).")
     raise WrongStackError(
-        f"This notebook needs the {stack} stack: trl {info['trl']}, {info['what']}.\n"
-        f"This kernel has {installed} (Python {platform.python_version()}, {sys.executable}).\n"
+        needs +
         f"Fix: pick the Jupyter kernel '{info['kernel']}' if you ran `bash scripts/setup.sh`, "
         f"or install the stack into this environment from the course folder:\n"
         f"    {install_command(stack)}\n"
@@ -185,13 +189,14 @@ def native_bf16() -> bool:
 
 
 def half_dtype(precision: str = "bf16"):
-    """The 16-bit dtype for frozen weights on this GPU: bf16 when asked for and native, else fp16.
+    """The 16-bit dtype for frozen weights on this GPU: bf16 wherever it is native (an L4 or an A10G
+    running the T4 profile too: no overflow at 65,504, no loss scaling), else fp16.
 
-    >>> half_dtype("bf16")  # torch.bfloat16 on an A100, torch.float16 on a T4
+    >>> half_dtype("fp16")  # torch.bfloat16 on an A100 or an L4, torch.float16 on a T4
     """
     import torch
 
-    return torch.bfloat16 if precision == "bf16" and native_bf16() else torch.float16
+    return torch.bfloat16 if native_bf16() else torch.float16
 
 
 def trainer_precision(precision: str, device: str) -> dict:
@@ -211,6 +216,9 @@ def trainer_precision(precision: str, device: str) -> dict:
     if precision == "bf16" and not native_bf16():
         print("This GPU has no native bf16 (a T4, a 2080 Ti): training in fp16 instead.")
         precision = "fp16"
+    elif precision == "fp16" and native_bf16():  # 'auto' gives a 24 GB L4 or A10G the T4 profile
+        print("This GPU computes bf16 natively: training in bf16 instead of fp16 (no overflow, no loss scaling).")
+        precision = "bf16"
     return {"fp16": precision == "fp16", "bf16": precision == "bf16", "use_cpu": False}
 
 
@@ -270,6 +278,19 @@ def storage_root() -> Path:
     in its own runtime and ``/content`` dies with it.
     """
     return Path(os.environ.get("RLHF_STORAGE", ".")).expanduser()
+
+
+def halfway_save_steps(total_steps: int) -> int:
+    """``save_steps`` that write one checkpoint, just past half-way, and none at the last step: enough to
+    resume after a disconnect, once. On Google Drive each checkpoint deleted later (by rotation, or at
+    the end) sits in Drive's Trash against the 15 GB free quota until the Trash is emptied."""
+    return total_steps // 2 + 1
+
+
+def folder_gb(path: str | Path) -> float:
+    """The size of everything under `path`, in GB (what a checkpoint or a saved model takes on Drive)."""
+    files = [f for f in Path(path).rglob("*") if f.is_file()] if Path(path).exists() else []
+    return sum(f.stat().st_size for f in files) / 1024**3
 
 
 def course_path(path: str | Path) -> Path:

@@ -69,7 +69,7 @@ def precision_plan(precision: str, device: str, mixed: bool = True) -> Precision
 
     on_gpu = device == "cuda" and torch.cuda.is_available()
     if on_gpu:
-        half = "fp32" if precision == "fp32" else "bf16" if precision == "bf16" and native_bf16() else "fp16"
+        half = "fp32" if precision == "fp32" else "bf16" if native_bf16() else "fp16"  # as trainer_precision
     elif device == "cuda" and rehearsing():
         half = precision  # the planned card's: a CPU loads 16-bit weights too, and computes in them
     else:
@@ -114,9 +114,9 @@ def _check_trainable(model, plan: PrecisionPlan) -> None:
             )
 
 
-def _check_frozen(name: str, model, expected: str) -> None:
+def _check_frozen(name: str, model, expected: str, skip_trainable: bool = False) -> None:
     for parameter_name, parameter in model.named_parameters():
-        if parameter.requires_grad or not parameter.is_floating_point():
+        if (skip_trainable and parameter.requires_grad) or not parameter.is_floating_point():
             continue  # 4-bit weights are stored as uint8
         found = str(parameter.dtype).replace("torch.", "")
         if found != expected:
@@ -136,7 +136,8 @@ def preflight(model, plan: PrecisionPlan, input_ids) -> dict:
     autocast = torch.autocast("cuda", dtype=getattr(torch, plan.frozen)) if device.type == "cuda" and plan.amp != "fp32" \
         else torch.autocast(device.type, enabled=False)
     with torch.no_grad(), autocast:
-        logits = model(input_ids=ids).logits
+        output = model(input_ids=ids)
+    logits = output.logits if hasattr(output, "logits") else output[0]  # TRL 0.11's value-head models: a tuple
     finite = bool(torch.isfinite(logits).all())
     result = {"tokens": int(ids.shape[1]), "finite": finite,
               "max_abs_logit": float(logits.float().nan_to_num(posinf=FP16_MAX).abs().max())}
@@ -158,7 +159,7 @@ def check_precision(model, plan: PrecisionPlan, frozen: dict | None = None, pref
     _check_trainable(model, plan)
     frozen_base = [p for p in model.parameters() if not p.requires_grad and p.is_floating_point()]
     if frozen_base and any(p.requires_grad for p in model.parameters()):
-        _check_frozen("policy's frozen base", model, plan.frozen)
+        _check_frozen("policy's frozen base", model, plan.frozen, skip_trainable=True)
     for name, (other, expected) in (frozen or {}).items():
         _check_frozen(name, other, expected)
     block = {

@@ -50,6 +50,18 @@ def test_wrong_stack_names_the_exact_install_command():
     assert "trl 1.16.0" in message
 
 
+def test_on_colab_the_wrong_stack_error_gives_only_the_colab_fix(monkeypatch):
+    """Defect: the pip command replaced Colab's CUDA torch with gigabytes of wheels."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    with pytest.raises(env.WrongStackError) as caught:
+        env.require_stack("legacy")
+    message = str(caught.value)
+    assert "pip install" not in message and "Disconnect and delete runtime" in message
+
+
 def test_missing_trl_is_a_wrong_stack(monkeypatch):
     monkeypatch.setattr(env, "installed_version", lambda package: None)
     with pytest.raises(env.WrongStackError, match="no TRL at all"):
@@ -122,7 +134,21 @@ def test_an_ampere_gpu_keeps_bf16(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     assert env.native_bf16() is True
     assert env.trainer_precision("bf16", "cuda")["bf16"] is True
-    assert env.half_dtype("bf16") == torch.bfloat16 and env.half_dtype("fp16") == torch.float16
+    assert env.half_dtype("bf16") == torch.bfloat16
+
+
+def test_a_24_gb_ampere_card_given_the_t4_profile_trains_in_bf16(monkeypatch, capsys):
+    """Defect: 'auto' maps an L4 or an A10G (24 GB) to t4-16gb, whose fp16 forced fp16 where bf16 is native."""
+    import torch
+
+    from helpers.profiles import PROFILES, pick_profile_for_gpu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert pick_profile_for_gpu(22.5) == "t4-16gb" and PROFILES["t4-16gb"].notebook("sft").precision == "fp16"
+    assert env.trainer_precision("fp16", "cuda") == {"fp16": False, "bf16": True, "use_cpu": False}
+    assert "bf16 natively" in capsys.readouterr().out
+    assert env.half_dtype("fp16") == torch.bfloat16
 
 
 def test_hub_reachable_goes_through_the_users_https_proxy(monkeypatch):
@@ -219,3 +245,14 @@ def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_p
     assert results["legacy"]["rope"] == 100000 and results["modern"]["eos"] == results["legacy"]["eos"] == "<|im_end|>"
     assert results["modern"]["top"] == results["legacy"]["top"]  # the same model in both stacks
     assert results["modern"]["end"].endswith("assistant\n")
+
+
+def test_one_checkpoint_just_past_half_way_and_none_at_the_end(tmp_path):
+    """Defect: 04 wrote four full checkpoints (~6 GB each on the A100 profile) and 02 one per epoch, each
+    deleted one sitting in Drive's Trash against the 15 GB quota."""
+    for total in (4, 100, 1401):
+        saves = [step for step in range(1, total + 1) if step % env.halfway_save_steps(total) == 0]
+        assert len(saves) == 1 and total / 2 < saves[0] < total
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "weights").write_bytes(b"0" * 2**20)
+    assert env.folder_gb(tmp_path) == 2**20 / 1024**3 and env.folder_gb(tmp_path / "none") == 0.0

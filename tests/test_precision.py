@@ -112,3 +112,18 @@ def test_the_preflight_input_is_the_prompt_plus_a_full_completion():
     tokenizer = AutoTokenizer.from_pretrained(tiny.build("Qwen/Qwen2.5-0.5B-Instruct"))
     prompt_len = len(tokenizer("How many apples?").input_ids)
     assert len(precision.preflight_input(tokenizer, "How many apples?", 37)) == prompt_len + 37
+
+
+def test_notebook_03_says_which_trl_trainers_switch_dropout_off():
+    """Defect: 03 said "newer TRL trainers switch it off for you"; in TRL 1.16 only DPO and RewardConfig do."""
+    import json
+    from pathlib import Path
+
+    from trl import DPOConfig, GRPOConfig, RewardConfig, RLOOConfig
+
+    defaults = {c.__name__: c.__dataclass_fields__["disable_dropout"].default
+                for c in (GRPOConfig, RLOOConfig, DPOConfig, RewardConfig)}
+    assert defaults == {"GRPOConfig": False, "RLOOConfig": False, "DPOConfig": True, "RewardConfig": True}
+    notebook = json.loads((Path(__file__).parent.parent / "notebooks" / "03_ppo_on_sft_model.ipynb").read_text())
+    text = " ".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    assert "switch it off for you" not in text and "GRPOConfig and RLOOConfig leave it on" in text

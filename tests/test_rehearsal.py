@@ -113,6 +113,13 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     assert (grpo["precision"]["amp"], grpo["precision"]["runs"]) == (planned, "fp32")  # the card's plan, on a CPU
     assert set(grpo["precision"]["trainable"]) == {"float32"} and grpo["precision"]["preflight"]["finite"]
     assert set(grpo["clipped_ratio"]) >= {"first_quarter_mean", "last_quarter_mean"}
+    assert grpo["drive"]["checkpoint_gb"] > 0 and grpo["drive"]["output_gb"] > 0  # one checkpoint, measured
+    ppo = metrics["03_ppo_on_sft_model"]["precision"]  # PPO trains in fp32; the reference too, for a step-0 KL of 0
+    assert ppo["amp"] == "fp32" and set(ppo["other_models"]["reference"]) == {"float32"}
+    dtype = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[planned]
+    assert set(ppo["other_models"]["reward encoder"]) == {dtype}  # 16-bit on a GPU, and in its rehearsal
+    assert all(set(metrics[stem]["precision"]["trainable"]) == {"float32"} for stem in
+               ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "05_rloo_genre_modern_trl"))
     # the hand computations run on the real code paths too (LoRA, beta = 0 without a reference, AG News)
     assert grpo["by_hand"]["loss (dapo)"]["difference"] < 1e-4 and grpo["by_hand"]["KL (mean k3 per token)"]["by hand"] is None
     assert metrics["05_rloo_genre_modern_trl"]["by_hand"]["advantages_max_difference"] < 1e-5

@@ -168,7 +168,10 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
         "ppo_sft": dict(
             policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM,
             data_source="hub", train_size=7473, eval_size=250, precision=precision, lora=False,
-            ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4), samples_per_problem=4,
+            # 150 PPO steps (was 200): 03 runs them twice (the contrast), <= 90 min on a T4 at the high end;
+            # 200 steps cost ~26 min more there and show each run 200 more problems
+            ppo_steps=150, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
+            samples_per_problem=4,
             max_new_tokens=128, eval_max_new_tokens=256, learning_rate=1.41e-5, init_kl_coef=0.2,
             similarity_weight=0.1,
         ),
@@ -185,7 +188,7 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             # epoch of LoRA (or full) SFT at this rate, before the LoRA factor.
             model_id=QWEN, data_source="hub", train_size=7473, eval_size=250, warm_start_examples=0,
             warm_start_epochs=1, warm_start_learning_rate=1e-5, learning_rate=1e-6,
-            beta=0.0, logging_steps=10, precision=precision, **grpo,
+            beta=0.0, logging_steps=5, precision=precision, **grpo,
         ),
     }
 
@@ -244,17 +247,22 @@ PROFILES = {
         "rtx2080ti-11gb", "an 11 GB card (RTX 2080 Ti, RTX 3060 12 GB): LoRA, batch size 1 for GRPO",
         "cuda", 10.5,
         _gpu_profile(sft_batch=4, ppo_batch=8, precision="fp16", grpo=dict(
-            per_device_train_batch_size=1, gradient_accumulation_steps=8, num_generations=8,
-            max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True, max_steps=500,
+            # 4 problems x 8 a step as on the T4, one completion per micro-batch; 50 steps (was 500, ~4 h at
+            # 512 tokens): <= 60 min by helpers.timing's high end
+            per_device_train_batch_size=1, gradient_accumulation_steps=32, num_generations=8,
+            max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True, max_steps=50,
         )),
     ),
     "t4-16gb": Profile(
         "t4-16gb", "a free Colab T4 (16 GB, no bf16): fp16, LoRA for GRPO",
         "cuda", 14.5,
         _gpu_profile(sft_batch=8, ppo_batch=16, precision="fp16", grpo=dict(
-            per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=8,
+            # 4 problems x 8 a step (was 2): decoding 512 tokens costs the same for 16 or 32 completions
+            per_device_train_batch_size=8, gradient_accumulation_steps=4, num_generations=8,
             max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True,
-            max_steps=300,  # ~30 min on a T4 by helpers.timing: a free Colab session with room to spare
+            # 50 steps (was 300, ~4 h at 512 tokens): <= 60 min by helpers.timing's high end; each 50 more
+            # steps (~42 min) shows the policy 200 more problems
+            max_steps=50,
         )),
     ),
     "a100-40gb": Profile(
@@ -262,7 +270,8 @@ PROFILES = {
         "cuda", 38.0,
         _gpu_profile(sft_batch=16, ppo_batch=64, precision="bf16", grpo=dict(  # 16 x 1 would need ~35 GB
             per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=16,
-            max_completion_length=512, lora=False, load_in_4bit=False, gradient_checkpointing=False, max_steps=500,
+            # 200 steps of one problem x 16 (was 500, ~2 h at 512 tokens): <= 60 min by helpers.timing's high end
+            max_completion_length=512, lora=False, load_in_4bit=False, gradient_checkpointing=False, max_steps=200,
         )),
     ),
 }

@@ -86,27 +86,35 @@ def setup_cell(stack: str, check: bool = True, repo: str = COURSE_REPO, ref: str
 
 
 def needs(section: str) -> dict:
-    """Per real profile: estimated peak GPU memory (GB) and minutes on that profile's GPU class."""
+    """Per real profile: estimated peak GPU memory (GB) and the time (a helpers.timing.TimeEstimate, a range)
+    on that profile's GPU class."""
     from helpers.memory.fit import notebook_estimate
     from helpers.profiles import PROFILES
     from helpers.timing import PROFILE_GPUS, minutes
 
     settings = {name: PROFILES[name].notebook(section, rehearsal=False) for name in PROFILE_NAMES}
-    return {name: (notebook_estimate(section, settings[name]).gb, minutes(section, settings[name], PROFILE_GPUS[name]).total_minutes)
+    return {name: (notebook_estimate(section, settings[name]).gb,
+                   minutes(section, settings[name], PROFILE_GPUS[name]))
             for name in PROFILE_NAMES}
+
+
+def cpu_minutes(section: str):
+    """The cpu profile's estimate on 2 CPU cores (a helpers.timing.TimeEstimate: one measured figure)."""
+    from helpers.profiles import PROFILES
+    from helpers.timing import minutes
+
+    return minutes(section, PROFILES["cpu"].notebook(section, rehearsal=False), "CPU")
 
 
 def needs_line(section: str) -> str:
     """The line under a training notebook's title."""
-    from helpers.profiles import PROFILES
-    from helpers.timing import minutes
-
-    figures = " · ".join(f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, ~{gpu_minutes:.0f} min"
-                         for name, (gb, gpu_minutes) in needs(section).items())
-    cpu = minutes(section, PROFILES["cpu"].notebook(section, rehearsal=False), "CPU").total_minutes
-    return (f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real profile "
-            f"on its GPU): {figures}. Without a GPU, the cpu profile: ~{cpu:.0f} min on 2 CPU cores. The tiny "
-            f"profile runs on a CPU in a few minutes.")
+    figures = " · ".join(f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, {time.minutes_text}"
+                         for name, (gb, time) in needs(section).items())
+    cpu = cpu_minutes(section).minutes_text
+    return (f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real "
+            f"profile on its GPU; times run from a fast host to Colab's, plan for the high end): {figures}. "
+            f"Without a GPU, the cpu profile: {cpu} on 2 CPU cores. The tiny profile runs on a CPU in a few "
+            f"minutes.")
 
 
 def course_map() -> list[dict]:
@@ -116,8 +124,8 @@ def course_map() -> list[dict]:
         if entry["section"] == "setup":
             t4 = "none (CPU is fine)"
         else:
-            gb, minutes = needs(entry["section"])["t4-16gb"]
-            t4 = f"~{gb:.1f} GB, ~{minutes:.0f} min"
+            gb, time = needs(entry["section"])["t4-16gb"]
+            t4 = f"~{gb:.1f} GB, {time.minutes_text}"
         rows.append({"notebook": entry["notebook"], "stack": entry["stack"], "learn": entry["learn"],
                      "on a T4 (estimated)": t4})
     return rows
@@ -133,7 +141,37 @@ def readme_course_map(ref: str = COURSE_REF, repo: str = COURSE_REPO) -> str:
         stack = "either" if entry["section"] == "setup" else entry["stack"]
         lines.append(f"| [{title}]({path}) | {row['learn']} | {stack} | {row['on a T4 (estimated)']} "
                      f"| [open]({colab}/blob/{ref}/{path}) |")
-    return "\n".join(lines + [MAP_END])
+    return "\n".join(lines + ["", gpu_hours_paragraph(), MAP_END])
+
+
+# Notebooks whose cpu profile keeps the lesson: the same models as on a GPU with less data and fewer steps.
+# 03 and 04 learn on GSM8K by RL, which a CPU cannot afford: 12 PPO steps in 03, and SmolLM2's GRPO in 04
+# teaches the answer format, not the arithmetic.
+CPU_RUNTIME_SECTIONS = ("genre_ppo", "sft", "genre_rloo", "preferences")
+
+
+def _and(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def gpu_hours_paragraph() -> str:
+    """The README's paragraph on GPU time: the T4 course's total (the sum of helpers.timing's ranges) and the
+    notebooks that run well on Colab's CPU runtime instead (the cpu profile's estimates)."""
+    from helpers.timing import hours_range_text
+
+    times = [needs(entry["section"])["t4-16gb"][1] for entry in COURSE if entry["section"] != "setup"]
+    hours = hours_range_text(sum(t.low_minutes for t in times), sum(t.high_minutes for t in times))
+    number = {entry["section"]: entry["notebook"][:2] for entry in COURSE}
+    on_cpu = [f"{number[section]} ({cpu_minutes(section).minutes_text})" for section in CPU_RUNTIME_SECTIONS]
+    on_gpu = [number[entry["section"]] for entry in COURSE
+              if entry["section"] not in CPU_RUNTIME_SECTIONS + ("setup",)]
+    return (f"**GPU time.** The whole course on the T4 profile takes {hours} GPU-hours by `helpers.timing` "
+            f"(the sum of the ranges above: training and evaluation, from a fast host to Colab's; installs, "
+            f"loading and the other cells add a few minutes a notebook). Colab rations free GPU time: give the "
+            f"T4 to {_and(on_gpu)}, whose RL on GSM8K needs it, and run {_and(on_cpu)} on Colab's CPU runtime "
+            f"(Runtime > Change runtime type > CPU), where `profile=\"auto\"` picks the `cpu` profile: the "
+            f"same models with less data and fewer steps, in the times given (measured on 2 cores; Colab's 2 "
+            f"virtual cores may be slower).")
 
 
 def _expected_notebook(path: Path, entry: dict, repo: str, ref: str):

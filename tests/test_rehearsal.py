@@ -67,7 +67,7 @@ def test_a_rehearsal_cuts_counts_but_keeps_every_branch(monkeypatch):
     monkeypatch.setenv("RLHF_REHEARSAL", "1")
     real, cut = PROFILES["t4-16gb"].notebook("grpo", rehearsal=False), PROFILES["t4-16gb"].notebook("grpo")
     assert (cut.max_steps, cut.train_size, cut.logging_steps) == (4, 16, 1)
-    assert (real.max_steps, real.train_size) == (300, 7473)
+    assert real.max_steps > cut.max_steps and real.train_size == 7473
     for setting in ("model_id", "lora", "gradient_checkpointing", "per_device_train_batch_size", "num_generations",
                     "precision", "learning_rate", "beta"):
         assert getattr(cut, setting) == getattr(real, setting), setting

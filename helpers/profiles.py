@@ -103,6 +103,7 @@ _TINY = {
         data_source="arithmetic", train_size=3200, eval_size=200, precision="fp32", lora=False, ppo_steps=200,
         batch_size=64, mini_batch_size=16, samples_per_problem=4, max_new_tokens=32, eval_max_new_tokens=48,
         learning_rate=1e-4, init_kl_coef=0.1, similarity_weight=0.1,
+        contrast=False,  # section 9's similarity-only run doubles 03's time; the tests run it once
     ),
     # beta: RLOO subtracts beta x KL from the raw probability, which 01's PPO had whitened to unit scale
     # first: 0.05 drowned the differences between a prompt's texts on 2 of 5 seeds.
@@ -173,7 +174,7 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             ppo_steps=150, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
             samples_per_problem=4,
             max_new_tokens=128, eval_max_new_tokens=256, learning_rate=1.41e-5, init_kl_coef=0.2,
-            similarity_weight=0.1,
+            similarity_weight=0.1, contrast=True,
         ),
         "genre_rloo": rloo_like_ppo(genre_ppo, num_generations=4, beta=0.05),
         "preferences": preferences_like_rloo(
@@ -215,7 +216,7 @@ _CPU = {
         policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM, data_source="hub",
         train_size=7473, eval_size=40, precision="fp32", lora=False, ppo_steps=12, batch_size=8, mini_batch_size=2,
         samples_per_problem=4, max_new_tokens=64, eval_max_new_tokens=128, learning_rate=1.41e-5,
-        init_kl_coef=0.2, similarity_weight=0.1,
+        init_kl_coef=0.2, similarity_weight=0.1, contrast=True,
     ),
     "genre_rloo": rloo_like_ppo(_CPU_GENRE_PPO, num_generations=4, beta=0.05),
     "preferences": preferences_like_rloo(

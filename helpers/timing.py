@@ -336,8 +336,9 @@ def _ppo(section, s, card, end, prompt):
                                               precision=s.precision, micro_batches=steps)
                                + _optimizer_seconds(card, end, steps, *_trainable(classifier, False)))
     else:  # the similarity-only contrast: the same training again; evaluated before, after and the contrast
-        parts["contrast"] = parts["training"]
-        parts["evaluation"] = 3 * _evaluation_seconds(spec, card, end, s.eval_size, s.eval_max_new_tokens,
+        if s.contrast:
+            parts["contrast"] = parts["training"]
+        parts["evaluation"] = (3 if s.contrast else 2) * _evaluation_seconds(spec, card, end, s.eval_size, s.eval_max_new_tokens,
                                                       _weight_bytes(spec), prompt)
     return parts, s.ppo_steps
 

@@ -181,3 +181,10 @@ def test_minutes_are_printed_as_ranges():
 def test_an_unknown_gpu_lists_the_known_ones():
     with pytest.raises(ValueError, match=str(sorted(GPUS)).replace("[", r"\[").replace("]", r"\]")):
         minutes("grpo", t4("grpo"), "H100")
+
+
+def test_03s_contrast_run_is_priced_only_when_the_profile_runs_it():
+    with_contrast = minutes("ppo_sft", t4("ppo_sft"), "T4")
+    without = minutes("ppo_sft", with_overrides(t4("ppo_sft"), contrast=False), "T4")
+    assert "contrast" in with_contrast.parts and "contrast" not in without.parts
+    assert without.high_minutes < with_contrast.high_minutes

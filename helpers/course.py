@@ -141,6 +141,50 @@ def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None
     return row
 
 
+def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
+    """Run `entries` (run_notebook(*arguments(entry))), up to `jobs` at once, each after the entries it
+    reads from; one whose input failed is skipped. Returns the rows by notebook stem."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    stems = {Path(e["notebook"]).stem: e for e in entries}
+    waiting, running, done = list(stems), {}, {}
+    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    try:
+        while waiting or running:
+            for stem in list(waiting):
+                entry, inputs = stems[stem], [s for s in stems[stem].get("inputs", {}).values() if s in stems]
+                if any(s not in done for s in inputs) or len(running) >= jobs:
+                    continue
+                waiting.remove(stem)
+                blocked = [done[s] for s in inputs if done[s]["status"] != "ran"]
+                if blocked:
+                    done[stem] = {"notebook": stem, "stack": entry["stack"], "status": "skipped", "wall_seconds": 0.0,
+                                  "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} (see its error)",
+                                  "executed_notebook": "-"}
+                    _print_row(done[stem])
+                    continue
+                print(f"[course] running {entry['notebook']} ({entry['stack']} stack) ...", flush=True)
+                if pool is None:
+                    done[stem] = run_notebook(*arguments(entry))
+                    _print_row(done[stem])
+                else:
+                    running[pool.submit(run_notebook, *arguments(entry))] = stem
+            if running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done[running.pop(future)] = row = future.result()
+                    _print_row(row)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return done
+
+
+def _print_row(row: dict) -> None:
+    print(f"[course]   {row['notebook']}: {row['status']} in {row['wall_seconds']} s "
+          f"{row.get('metrics') or row['error'] or ''}", flush=True)
+
+
 def _describe(error: Exception) -> str:
     """The error a student should read first: papermill's cell error, else the exception."""
     ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
@@ -169,11 +213,14 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
 
 
 def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: list[str] | None = None,
-               timeout_s: int | None = None, seed: int | None = None, rehearse: bool = False) -> list[dict]:
+               timeout_s: int | None = None, seed: int | None = None, rehearse: bool = False,
+               jobs: int | None = None) -> list[dict]:
     """Run every notebook that exists (or those whose names start with one of `only`).
 
     A notebook whose input notebook failed (or was skipped) in this run is skipped, and says why.
-    With ``rehearse``, a real profile runs offline on a CPU with stand-in models (helpers.rehearsal)."""
+    With ``rehearse``, a real profile runs offline on a CPU with stand-in models (helpers.rehearsal).
+    ``jobs`` notebooks run at once, each waiting for the notebooks it reads from (default: 2 on the tiny
+    profile, whose notebooks use one CPU thread each; 1 elsewhere, where they share one GPU)."""
     from helpers.profiles import get_profile
 
     if rehearse and profile in ("tiny", "auto"):
@@ -181,6 +228,9 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
                          f"Rehearse a real profile: t4-16gb, rtx2080ti-11gb or a100-40gb.")
     if profile != "auto":
         get_profile(profile)  # an unknown profile fails here, listing the valid ones
+    jobs = (2 if profile == "tiny" else 1) if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs={jobs}: run at least one notebook at a time.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = [e for e in COURSE if (NOTEBOOKS_DIR / e["notebook"]).exists()]
@@ -196,24 +246,13 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
         hf_home = rehearsal.prepare()
         os.environ.update(rehearsal.environment(hf_home))  # the notebooks' kernels inherit it
         print(f"[course] rehearsal of {profile!r}: stand-ins from {hf_home}", flush=True)
-    rows, start = [], time.time()
+    start = time.time()
     try:
-        for entry in entries:
-            stem = Path(entry["notebook"]).stem
-            blocked = [row for row in rows if row["notebook"] in entry.get("inputs", {}).values() and row["status"] != "ran"]
-            if blocked:
-                row = {"notebook": stem, "stack": entry["stack"], "status": "skipped", "wall_seconds": 0.0,
-                       "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} (see its error)",
-                       "executed_notebook": "-"}
-            else:
-                print(f"[course] running {entry['notebook']} ({entry['stack']} stack, profile {profile}) ...", flush=True)
-                row = run_notebook(entry, profile, out_dir, timeout_s, seed)
-            print(f"[course]   {stem}: {row['status']} in {row['wall_seconds']} s {row.get('metrics') or row['error'] or ''}",
-                  flush=True)
-            rows.append(row)
+        done = _schedule(entries, lambda entry: (entry, profile, out_dir, timeout_s, seed), jobs)
     finally:
         os.environ.clear()
         os.environ.update(saved_environment)
+    rows = [done[Path(e["notebook"]).stem] for e in entries]
     total = time.time() - start
     summary = {"profile": profile, "rehearsal": rehearse, "seed": seed, "total_seconds": round(total, 1), "notebooks": rows}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -232,12 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 00 02")
     parser.add_argument("--timeout", type=int, default=None, help=f"per-cell timeout in seconds (tiny and rehearsals: {TINY_CELL_TIMEOUT_S})")
     parser.add_argument("--seed", type=int, default=None, help="the notebooks' seed parameter (default: theirs, 0)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="notebooks run at once, each after those it reads from (default: 2 on tiny, else 1)")
     parser.add_argument("--rehearse", action="store_true",
                         help="run a real profile on this CPU, offline, with stand-in models and counts cut")
     args = parser.parse_args(argv)
     out_dir = Path(args.out or f"runs/{args.profile}{'-rehearsal' if args.rehearse else ''}")
     try:
-        rows = run_course(args.profile, out_dir, args.only, args.timeout, args.seed, args.rehearse)
+        rows = run_course(args.profile, out_dir, args.only, args.timeout, args.seed, args.rehearse, args.jobs)
     except ValueError as error:
         parser.exit(2, f"{error}\n")
     print((out_dir / "summary.md").read_text())

@@ -135,3 +135,21 @@ def test_a_students_notebooks_find_each_others_outputs_with_their_default_parame
         for name, stem_in in entry.get("inputs", {}).items():
             source = next(e["notebook"] for e in course.COURSE if e["notebook"].removesuffix(".ipynb") == stem_in)
             assert defaults(entry["notebook"])[name] == defaults(source)["output_dir"], (entry["notebook"], name)
+
+
+def test_two_jobs_run_independent_notebooks_side_by_side_and_wait_for_inputs(fake_course, monkeypatch):
+    """The tiny course runs its two chains (01 -> 05 -> 06 beside 02 -> 03 -> 04) at once."""
+    stamp = ("import json, time, pathlib\nstart = time.time()\ntime.sleep(2)\n"
+             "pathlib.Path(output_dir, 'metrics.json').write_text(json.dumps({'start': start, 'end': time.time()}))")
+    for name in ("a_fails", "b_works", "d_reads_b"):
+        make_notebook(course.NOTEBOOKS_DIR / f"{name}.ipynb", stamp)
+    monkeypatch.setattr(course, "COURSE", [*course.COURSE, dict(notebook="d_reads_b.ipynb", stack="modern",
+                                                               section="setup", inputs={"source": "b_works"})])
+    rows = course.run_course("tiny", fake_course, jobs=2)
+    assert [r["status"] for r in rows] == ["ran", "ran", "ran"]
+    times = {name: json.loads((fake_course / name / "metrics.json").read_text()) for name in ("a_fails", "b_works",
+                                                                                              "d_reads_b")}
+    assert times["a_fails"]["start"] < times["b_works"]["end"] and times["b_works"]["start"] < times["a_fails"]["end"]
+    assert times["d_reads_b"]["start"] >= times["b_works"]["end"]
+    with pytest.raises(ValueError, match="jobs=0"):
+        course.run_course("tiny", fake_course, jobs=0)

@@ -44,9 +44,11 @@ def test_cpu_peak_of_a_training_step_covers_weights_gradients_and_adam():
 
 # --- estimate ------------------------------------------------------------------------------
 
+from types import SimpleNamespace  # noqa: E402
+
 import pytest  # noqa: E402
 
-from helpers.memory import MemoryInputError, estimate, model_spec  # noqa: E402
+from helpers.memory import GB, MemoryInputError, estimate, model_spec  # noqa: E402
 from helpers.memory.fit import notebook_estimate, recommend, usable_gb, will_it_fit  # noqa: E402
 from helpers.memory.validate import SMALL, main, validate  # noqa: E402
 from helpers.profiles import PROFILES, get_profile  # noqa: E402
@@ -207,3 +209,142 @@ def test_the_preference_notebooks_estimates_count_what_each_trainer_holds():
     assert notebook_estimate("preferences", settings).bytes == max(e.bytes for e in (reward, dpo, rloo))
     advice = recommend(5, "dpo")
     assert advice.fits and advice.changed == {"dpo_batch_size": 8}, advice.message  # from the A100 profile's 16
+
+
+# --- gradient accumulation (issue 23) ----------------------------------------------------------
+
+def test_accumulation_counts_the_gradients_kept_across_micro_batches():
+    setup = dict(batch_size=2, seq_len=256, device="cpu", attention_dropout=True, logits="chunked")
+    one = estimate("sft", "gpt2", **setup)
+    two = estimate("sft", "gpt2", gradient_accumulation_steps=2, **setup)
+    gradients = 4 * model_spec("gpt2").parameters  # fp32, one per trainable parameter
+    assert two.phases["backward"] - one.phases["backward"] == gradients
+    assert two.phase == "backward" and two.parts["accumulated gradients"] == gradients
+    # one set of gradients, however many micro-batches add into it
+    assert estimate("sft", "gpt2", gradient_accumulation_steps=8, **setup).bytes == two.bytes
+    assert "micro-batches per optimizer step" in str(two)
+
+
+def test_notebook_estimates_pass_each_sections_accumulation_through():
+    for section, profile in (("sft", "t4-16gb"), ("grpo", "rtx2080ti-11gb")):
+        settings = PROFILES[profile].notebook(section, rehearsal=False)
+        assert settings.gradient_accumulation_steps > 1
+        kept = notebook_estimate(section, settings).phases["backward"]
+        single = vars(settings) | {"gradient_accumulation_steps": 1}
+        assert kept > notebook_estimate(section, SimpleNamespace(**single)).phases["backward"], section
+
+
+@pytest.mark.parametrize("value", [0, -2, 1.5, "2", None, True])
+def test_a_bad_accumulation_value_says_what_to_pass(value):
+    with pytest.raises(MemoryInputError, match="gradient_accumulation_steps must be a whole number"):
+        estimate("sft", "gpt2", batch_size=2, seq_len=128, gradient_accumulation_steps=value)
+
+
+def test_validate_small_accumulation_case_is_within_15_percent_of_the_measured_peak():
+    from helpers.memory.validate import SMALL_ACCUMULATION
+
+    (row,) = validate(SMALL_ACCUMULATION, device="cpu")
+    assert abs(row["error"]) <= 0.15, row  # without the kept gradients the estimate is ~20% low
+
+
+def test_recommend_for_an_11_gb_card_fits_grpo_by_the_estimate_that_counts_accumulated_gradients():
+    advice = recommend(11, "grpo")
+    settings = advice.settings
+    assert advice.fits and settings.gradient_accumulation_steps > 1 and not settings.lora
+    gradients = 4 * model_spec(settings.model_id).parameters  # full fine-tuning: ~1.8 GB of fp32 gradients
+    single = SimpleNamespace(**(vars(settings) | {"gradient_accumulation_steps": 1}))
+    single = notebook_estimate("grpo", single)
+    assert advice.estimate.phases["backward"] == single.phases["backward"] + gradients
+    assert max(advice.estimate.phases.values()) / GB <= usable_gb(11)  # the usable share it states
+    assert f"({usable_gb(11):.1f} GB usable)" in advice.message
+    assert f"~{round(advice.estimate.gb, 2)} GB" in advice.message
+
+
+# --- freeing a finished trainer (06) ------------------------------------------------------------
+
+def test_free_trainer_releases_the_optimizer_and_gradients_and_keeps_the_model(tmp_path):
+    import gc
+    import weakref
+
+    from transformers import GPT2Config, GPT2LMHeadModel, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from helpers.memory import peak_memory_callback
+    from helpers.memory.measure import free_trainer
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=64, n_positions=32))
+    rows = [{"input_ids": [1, 2, 3, 4] * 4, "labels": [1, 2, 3, 4] * 4}] * 8
+    meter = peak_memory_callback()
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4,
+                             use_cpu=True, report_to="none", save_strategy="no")
+    trainer = Trainer(model=model, args=args, train_dataset=rows, callbacks=[meter])
+    for quiet in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(quiet)
+    trainer.train()
+    optimizer = weakref.ref(trainer.optimizer.optimizer)
+    states = tensor_bytes(trainer.optimizer.optimizer)
+    assert states >= 2 * tensor_bytes(model) and meter.peak is not None  # AdamW: two moments per weight
+    assert free_trainer(trainer, model_to="cpu") == states  # Trainer already set the gradients to None
+    gc.collect()
+    assert optimizer() is None  # nothing holds it: not the trainer, accelerate, the callbacks or the meter
+    assert trainer.model is model and trainer.state.log_history
+    trainer.save_model(str(tmp_path / "saved"))
+    assert (tmp_path / "saved" / "config.json").exists()
+
+
+def test_free_trainer_gives_a_lent_reference_back_as_it_was_lent():
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    from helpers.memory.measure import free_trainer
+
+    reference, inputs = torch.nn.Linear(64, 64), torch.randn(3, 64)
+    exact = reference(inputs)
+    AcceleratorState._reset_state(True)  # an earlier Trainer fixed its mixed precision for the process
+    try:
+        accelerator = Accelerator(cpu=True, mixed_precision="bf16")
+        accelerator.prepare_model(reference, evaluation_mode=True)  # as DPOTrainer prepares a ref_model
+        assert not torch.equal(reference(inputs), exact)  # now under bf16 autocast
+        trainer = SimpleNamespace(model=torch.nn.Linear(2, 2), ref_model=reference, optimizer=None,
+                                  accelerator=accelerator)
+        free_trainer(trainer)
+    finally:
+        AcceleratorState._reset_state(True)
+    assert trainer.ref_model is None and accelerator._models == []
+    assert torch.equal(reference(inputs), exact) and "forward" not in vars(reference)
+
+
+def test_notebook_06_estimates_count_each_resident_copy_of_the_policy_once():
+    settings = PROFILES["rtx2080ti-11gb"].notebook("preferences", rehearsal=False)
+    policy = 4 * model_spec(settings.policy_model).parameters  # an fp32 GPT-2
+
+    def frozen_copies(est):  # copies of the starting policy held beside the one being trained
+        return sum(est.parts[part] for part in est.persistent if part.startswith(("frozen: ", "reference"))
+                   and "distilbert" not in part) / policy
+
+    reward, dpo, rloo = (notebook_estimate(part, settings) for part in ("reward_model", "dpo", "pref_rloo"))
+    assert frozen_copies(reward) == 1  # `reference`
+    assert frozen_copies(dpo) == 2  # `reference`, lent as ref_model, and the reward model: one reference, not two
+    assert frozen_copies(rloo) == 3  # RLOOTrainer's own reference, `reference` and the reward model
+    assert notebook_estimate("preferences", settings).bytes == max(e.bytes for e in (reward, dpo, rloo))
+
+
+def test_notebook_06_frees_each_phase_and_lends_its_loaded_reference_to_dpo():
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).parents[1] / "notebooks" / "06_preferences_reward_model_dpo.ipynb"
+    code = "\n".join("".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"]
+                     if cell["cell_type"] == "code")
+    assert "DPOTrainer(model=dpo_model, ref_model=reference," in code
+    for trainer in ("reward_trainer", "rloo_trainer", "dpo_trainer", "sweep_trainer"):
+        assert f"free_trainer({trainer}" in code, trainer
+
+
+def test_03s_reference_is_counted_in_fp32_like_the_policy_it_is_compared_with():
+    from helpers.memory.fit import notebook_estimate
+    from helpers.profiles import PROFILES
+
+    parts = dict(notebook_estimate("ppo_sft", PROFILES["t4-16gb"].notebook("ppo_sft", rehearsal=False)).table())
+    assert parts["reference model"] == pytest.approx(parts["policy weights"], rel=0.01)

@@ -12,9 +12,11 @@ algorithm holds). The per-token activation sizes were measured on GPT-2 and Qwen
 A training step's memory peaks in one of three phases, and the estimate reports the largest:
 
 - *backward*: everything saved by the forward pass (activations, logits) plus the gradient of the
-  logits, just as the backward pass starts;
+  logits, just as the backward pass starts; with gradient accumulation, every micro-batch after the
+  first runs its backward with all the gradients of the earlier ones already allocated (fp32);
 - *update*: every gradient at once plus the optimizer's temporaries (and, for tied input/output
-  embeddings, the two embedding gradients being summed);
+  embeddings, the two embedding gradients being summed; with accumulation their sum too, before it
+  is added to the gradient kept from the earlier micro-batches);
 - *generation* (PPO, GRPO): the key/value cache of all sequences generated at once.
 
 Weights, frozen models and optimizer states are alive in all three.
@@ -223,12 +225,21 @@ def _positive(**values) -> None:
             raise MemoryInputError(f"{name} must be a positive number, not {value!r}.")
 
 
+def _whole_at_least_one(name: str, value) -> int:
+    whole = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
+    if not whole or value < 1:
+        raise MemoryInputError(
+            f"{name} must be a whole number of at least 1 (1: no accumulation), not {value!r}.")
+    return int(value)
+
+
 def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = None, parameters: int | None = None,
              precision: str = "fp32", device: str = "cuda", weights: str = "fp32", lora_rank: int | None = None,
              lora_targets: str = "default", optimizer: str = "adamw_fused", gradient_checkpointing: bool = False,
              attention_dropout: bool = False, prompt_len: int = 0, completion_len: int = 0,
              generation_batch: int | None = None, reference: str | None = None, value_head: bool | None = None,
-             frozen_models: tuple = (), frozen_weights: str = "fp32", logits: str = "full") -> MemoryEstimate:
+             frozen_models: tuple = (), frozen_weights: str = "fp32", logits: str = "full",
+             gradient_accumulation_steps: int = 1, reference_weights: str | None = None) -> MemoryEstimate:
     """The peak memory of one training step of ``kind`` ("sft", "ppo", "grpo"), as a breakdown.
 
     - ``batch_size``: sequences per forward/backward pass (PPO: the mini-batch; GRPO: completions
@@ -242,17 +253,22 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
     - ``attention_dropout``: on a CPU, attention with dropout keeps the full score matrices.
     - PPO/GRPO: ``prompt_len``, ``completion_len``, ``generation_batch`` (sequences generated at
       once), ``reference`` (None, "copy": a frozen copy of the policy, "adapters-off": LoRA's base),
-      ``value_head`` (PPO's), ``frozen_models`` (reward model, sentence encoder: ids or specs),
-      ``frozen_weights`` ("fp32" or "16-bit") for the reference and frozen models.
+      ``value_head`` (PPO's), ``frozen_models`` (reward model, sentence encoder: ids or specs, or
+      ``(label, id)`` pairs; a model held twice counts twice),
+      ``frozen_weights`` ("fp32" or "16-bit") for the reference and frozen models, ``reference_weights``
+      for the reference alone where it differs (03 keeps it in fp32, like its policy).
     - ``logits``: "full" (the model's own loss, a plain PyTorch loop, TRL 0.11) materialises
       batch x length x vocabulary; "chunked" (today's SFTTrainer, GRPOTrainer and DPOTrainer) projects
       the LM head in tiles of at most 4096 tokens x 32768 words; "none": a reward model's one-number
       head (``kind="sft"``, chosen and rejected counted in ``batch_size``).
+    - ``gradient_accumulation_steps``: micro-batches per optimizer step. Above 1, the backward
+      passes after the first run with every trainable parameter's fp32 gradient alive.
     """
     if kind not in KINDS:
         raise MemoryInputError(f"kind must be one of {KINDS}, not {kind!r}.")
     seq_len = seq_len or (prompt_len + completion_len)
     _positive(batch_size=batch_size, seq_len=seq_len, lora_rank=lora_rank, generation_batch=generation_batch)
+    accumulation = _whole_at_least_one("gradient_accumulation_steps", gradient_accumulation_steps)
     if kind != "sft":
         _positive(completion_len=completion_len)
     for name, value, allowed in (("precision", precision, ACTIVATION_BYTES_PER_HIDDEN), ("weights", weights, WEIGHT_BYTES),
@@ -277,10 +293,13 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
     if lora_rank:
         parts["LoRA adapters"] = trainable * 4
     if reference == "copy":
-        parts["reference model"] = _weight_bytes(spec, frozen_weights)
-    for frozen in frozen_models:
+        parts["reference model"] = _weight_bytes(spec, reference_weights or frozen_weights)
+    for frozen in frozen_models:  # an id or spec, or a (label, id or spec) pair
+        label, frozen = frozen if isinstance(frozen, tuple) else (None, frozen)
         frozen_spec = model_spec(frozen)
-        parts[f"frozen: {frozen_spec.name}"] = _weight_bytes(frozen_spec, frozen_weights)
+        name = f"frozen: {label or frozen_spec.name}"
+        copies = sum(1 for part in parts if part == name or part.startswith(f"{name} #"))
+        parts[name if not copies else f"{name} #{copies + 1}"] = _weight_bytes(frozen_spec, frozen_weights)
     parts["optimizer states"] = trainable * OPTIMIZER_BYTES[optimizer]
 
     # Phase 1, backward: activations, logits and the logits' gradient.
@@ -308,14 +327,16 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
         backward = {"activations": activations, "logits (fp32)": logit_copies * logit_tokens * vocab * 4}
     if mixed and not lora_rank:
         backward["16-bit weight copies"] = 2 * spec.parameters
+    if accumulation > 1:  # the earlier micro-batches' gradients, summed into .grad, wait for the update
+        backward["accumulated gradients"] = trainable * 4
 
     # Phase 2, update: all gradients, plus the optimizer's temporaries and tied-embedding sums.
     update = {"gradients": trainable * 4}
     temporaries = 0
     if optimizer == "adamw":  # unfused: CUDA's foreach keeps one copy of everything, a CPU two of the largest
         temporaries = trainable * 4 if device == "cuda" else 2 * 4 * (spec.largest_parameter if not lora_rank else 0)
-    if spec.tied_embeddings and not lora_rank:
-        temporaries = max(temporaries, 2 * vocab * h * 4)
+    if spec.tied_embeddings and not lora_rank:  # measured: 2 embedding-sized buffers; 3 once .grad exists
+        temporaries = max(temporaries, (3 if accumulation > 1 else 2) * vocab * h * 4)
     update["optimizer/grad temporaries"] = temporaries
 
     # Phase 3, generation: the key/value cache of every sequence generated at once.
@@ -333,6 +354,9 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
     parts.update(phases[phase])
     if lora_rank:
         notes.append(f"LoRA rank {lora_rank} on {lora_targets}: {trainable / 1e6:.2f} M trainable parameters")
+    if accumulation > 1:
+        notes.append(f"{accumulation} micro-batches per optimizer step: from the second on, the backward "
+                     f"holds every fp32 gradient ({trainable * 4 / GB:.2f} GB)")
     if attention_dropout and device == "cpu":
         notes.append("CPU attention with dropout keeps the seq x seq scores (GPUs' fused attention does not)")
     return MemoryEstimate(parts=parts, phase=phase, phases={p: int(sum(v.values())) for p, v in phases.items()},

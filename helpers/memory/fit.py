@@ -37,8 +37,10 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                       model=None) -> MemoryEstimate:
     """The estimate for one notebook's settings (a profile section, as the notebook uses it).
 
-    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint)."""
+    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint). A section's
+    ``gradient_accumulation_steps`` (1 where it has none) counts the gradients kept across micro-batches."""
     s = settings
+    accumulation = getattr(s, "gradient_accumulation_steps", 1)
     gpu = device == "cuda"
     frozen = "16-bit" if gpu else "fp32"
     prompt = prompt_len or PROMPT_TOKENS.get(section, 0)
@@ -46,17 +48,19 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
     if section == "sft":
         return estimate("sft", model or s.model_id, batch_size=s.batch_size, seq_len=s.max_length,
                         precision=s.precision, device=device, gradient_checkpointing=s.gradient_checkpointing,
-                        attention_dropout=True, optimizer=optimizer or "adamw_fused", logits="chunked")
+                        attention_dropout=True, optimizer=optimizer or "adamw_fused", logits="chunked",
+                        gradient_accumulation_steps=accumulation)
     if section == "genre_ppo":  # notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time
         return estimate("ppo", model or s.policy_model, batch_size=s.mini_batch_size, generation_batch=4,
                         prompt_len=prompt, completion_len=s.max_new_tokens, reference="copy",
                         frozen_models=(s.classifier_model,), device=device, optimizer="adamw", attention_dropout=True)
-    if section == "ppo_sft":  # notebook 03: frozen models in 16 bits on a GPU; LoRA's reference is its base
+    if section == "ppo_sft":  # notebook 03: the encoder in 16 bits on a GPU, the reference fp32; LoRA's: its base
         policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
         return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.mini_batch_size,
                         prompt_len=prompt, completion_len=s.max_new_tokens, device=device, optimizer="adamw",
                         reference="adapters-off" if s.lora else "copy", lora_rank=16 if s.lora else None,
-                        weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=frozen)
+                        weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=frozen,
+                        reference_weights="fp32")
     if section == "grpo":  # notebook 04: one generation batch = batch x accumulation completions
         lora = s.lora or s.load_in_4bit
         weights = ("4-bit" if s.load_in_4bit else "16-bit") if lora and gpu else "fp32"
@@ -65,30 +69,37 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
                         prompt_len=prompt, completion_len=s.max_completion_length, precision=s.precision,
                         device=device, weights=weights, lora_rank=16 if lora else None, lora_targets="all-linear",
                         gradient_checkpointing=s.gradient_checkpointing, optimizer=optimizer or "adamw_fused",
-                        reference=None if not s.beta else ("adapters-off" if lora else "copy"), logits="chunked")
+                        reference=None if not s.beta else ("adapters-off" if lora else "copy"),
+                        logits="chunked", gradient_accumulation_steps=accumulation)
     if section == "genre_rloo":  # notebook 05: GRPO's memory pattern, plus notebook 01's classifier
         return estimate("grpo", model or s.policy_model, batch_size=s.per_device_train_batch_size,
                         generation_batch=s.generation_batch_size, prompt_len=prompt,
                         completion_len=s.max_completion_length, precision=s.precision, device=device,
                         reference="copy" if s.beta else None, frozen_models=(s.classifier_model,),
                         optimizer=optimizer or "adamw_fused", logits="chunked")
-    if section == "preferences":  # notebook 06 as a whole: its largest step
+    if section == "preferences":  # notebook 06 frees each phase before the next: its largest phase
         return max((notebook_estimate(part, settings, device, prompt_len, model) for part in PROFILE_SECTION),
                    key=lambda part_estimate: part_estimate.bytes)
-    if section in ("reward_model", "dpo", "pref_rloo"):  # notebook 06; its gold classifier stays loaded throughout
+    if section in ("reward_model", "dpo", "pref_rloo"):
+        # Notebook 06: on the device throughout, the gold classifier and `reference` (the starting policy, for
+        # sampling and KL); the reward model from its training on; finished policies move to the CPU.
         policy, length = model or s.policy_model, prompt + s.max_new_tokens + 1  # + the end-of-text TRL appends
+        classifier, reward_model = s.classifier_model, ("reward model", policy)
+        ours = ("notebook's reference", policy)
         if section == "reward_model":  # chosen and rejected in one batch, a one-number head
             return estimate("sft", policy, batch_size=2 * s.reward_batch_size, seq_len=length, precision=s.precision,
-                            device=device, frozen_models=(s.classifier_model, policy), logits="none",
+                            device=device, frozen_models=(classifier, ours), logits="none",
                             optimizer=optimizer or "adamw_fused")
-        if section == "dpo":  # chosen and rejected in one batch; the reference scores them without gradients
+        if section == "dpo":  # chosen and rejected in one batch; `reference`, lent as ref_model, scores them
             return estimate("sft", policy, batch_size=2 * s.dpo_batch_size, seq_len=length, precision=s.precision,
-                            device=device, reference="copy", frozen_models=(s.classifier_model, policy, policy),
+                            device=device, reference="copy", frozen_models=(classifier, reward_model),
                             logits="chunked", optimizer=optimizer or "adamw_fused")
-        return estimate("grpo", policy, batch_size=s.per_device_train_batch_size, generation_batch=s.generation_batch_size,
-                        prompt_len=prompt, completion_len=s.max_new_tokens, precision=s.precision, device=device,
-                        reference="copy" if s.rl_beta else None, frozen_models=(s.classifier_model, policy, policy),
-                        optimizer=optimizer or "adamw_fused", logits="chunked")
+        # RLOOTrainer takes no ref_model: with beta > 0 it loads a copy of its own, next to `reference`
+        return estimate("grpo", policy, batch_size=s.per_device_train_batch_size,
+                        generation_batch=s.generation_batch_size, prompt_len=prompt,
+                        completion_len=s.max_new_tokens, precision=s.precision, device=device,
+                        reference="copy" if s.rl_beta else None, optimizer=optimizer or "adamw_fused",
+                        frozen_models=(classifier, reward_model, ours), logits="chunked")
     raise MemoryInputError(f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}.")
 
 

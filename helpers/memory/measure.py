@@ -9,10 +9,13 @@ counter (the process's resident size mixes in Python, libraries and freed-but-ke
 a CPU the peak is counted the way the CUDA allocator counts: the bytes of every tensor storage
 alive at once, followed op by op through a ``TorchDispatchMode``. Tensors that exist before the
 measurement starts (weights, optimizer states) are counted from the objects passed in.
+
+Between two trainings, ``free_trainer(trainer)`` lets go of what the finished one no longer needs.
 """
 
 from __future__ import annotations
 
+import gc
 import weakref
 
 import torch
@@ -120,6 +123,7 @@ class PeakMemory:
         else:
             self._mode.__exit__(*exc)
             self.bytes = self._mode.peak
+        self.existing = ()  # a kept result must not keep the models and optimizer alive
 
     @property
     def gb(self) -> float:
@@ -129,19 +133,21 @@ class PeakMemory:
 def peak_memory_callback(step: int = 2, frozen: tuple = ()):
     """A ``transformers`` TrainerCallback that measures the peak of one optimizer step (the second by
     default: the first also creates the optimizer's states). ``frozen``: other models that stay in
-    memory and that the trainer does not hand to callbacks (a reward model), counted on a CPU.
+    memory and that the trainer does not hand to callbacks (a reward model), counted on a CPU; add
+    one the trainer builds itself with ``callback.frozen += (trainer.ref_model,)`` before training.
     After training: ``callback.peak`` (a PeakMemory, or None if training stopped before that step)."""
     from transformers import TrainerCallback
 
     class PeakMemoryCallback(TrainerCallback):
         def __init__(self):
             self.peak = None
+            self.frozen = tuple(frozen)
             self._active = None
 
         def on_step_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
             if state.global_step == step - 1 and self.peak is None:
                 optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
-                self._active = PeakMemory(model, optimizer, *frozen)
+                self._active = PeakMemory(model, optimizer, *self.frozen)
                 self._active.__enter__()
 
         def on_step_end(self, args, state, control, **kwargs):
@@ -156,3 +162,54 @@ def peak_memory_callback(step: int = 2, frozen: tuple = ()):
                 self.peak, self._active = self._active, None
 
     return PeakMemoryCallback()
+
+
+def free_trainer(trainer, model_to: str | None = None) -> int:
+    """Let go of what a finished ``transformers``/TRL trainer holds besides its model and its logs.
+
+    Drops its optimizer (AdamW's states: 8 bytes per trained parameter), learning-rate scheduler,
+    gradients, the reference model it holds (``ref_model``: one it loaded itself is freed, one you
+    passed stays yours) and accelerate's references to them all; gives its models their own
+    ``forward`` back (under mixed precision accelerate wraps it in autocast); moves the model to
+    ``model_to`` if given ("cpu": kept for later use, off the GPU); then ``gc.collect()`` and, with
+    CUDA, ``torch.cuda.empty_cache()``. ``trainer.model``, ``trainer.state.log_history`` and
+    ``trainer.save_model`` still work. Returns the bytes of optimizer states and gradients it freed.
+    """
+    optimizer = getattr(trainer, "optimizer", None)
+    optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
+    model, reference = trainer.model, getattr(trainer, "ref_model", None)
+    gradients = [p.grad for p in model.parameters() if p.grad is not None]
+    freed = tensor_bytes(gradients, *([optimizer] if isinstance(optimizer, torch.optim.Optimizer) else []))
+    if isinstance(optimizer, torch.optim.Optimizer):
+        optimizer.state.clear()  # freed even where something else still holds the optimizer
+    model.zero_grad(set_to_none=True)
+    trainer.optimizer = trainer.lr_scheduler = None
+    handler = getattr(trainer, "callback_handler", None)  # hands the optimizer to every callback
+    if handler is not None:
+        handler.optimizer = handler.lr_scheduler = None
+    accelerator = getattr(trainer, "accelerator", None)
+    if accelerator is not None:
+        accelerator.free_memory()  # its lists of prepared models, optimizers, schedulers, data loaders
+    if hasattr(trainer, "ref_model"):
+        trainer.ref_model = None
+    if getattr(trainer, "_buffered_inputs", None) is not None:  # GRPO/RLOO: the last generation batch
+        trainer._buffered_inputs = None
+    for module in (model, reference):
+        if isinstance(module, torch.nn.Module):
+            _unprepare(module)
+    if model_to is not None:
+        model.to(model_to)
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return freed
+
+
+def _unprepare(module: torch.nn.Module) -> None:
+    """Undo ``Accelerator.prepare_model``'s wrapping of ``forward`` (autocast under mixed precision)."""
+    original = module.__dict__.pop("_original_forward", None)
+    if getattr(original, "__func__", None) is type(module).forward:
+        module.__dict__.pop("forward", None)  # the class's own again
+    elif original is not None:
+        module.forward = original  # e.g. TRL's fused LM head, itself a wrapper of the class's forward
+    module.__dict__.pop("_is_accelerate_prepared", None)

@@ -1,7 +1,7 @@
 """Check ``estimate`` against measured training steps of real-size models with random weights.
 
     python -m helpers.memory validate            # every case; a few minutes on a 2-core CPU
-    python -m helpers.memory validate --small    # the quick case the tests run
+    python -m helpers.memory validate --small    # the quick cases the tests run
 
 Each case builds its architecture from the configs in this package (GPT-2, distilgpt2,
 Qwen2.5-0.5B, DistilBERT: no download), runs one warm-up step (so the optimizer's states exist,
@@ -9,8 +9,9 @@ as in every step but the first), then measures the second with ``PeakMemory``: C
 allocation on a GPU, live tensor bytes on a CPU. The step mirrors its trainer's memory pattern:
 SFT as ``Trainer`` runs it, PPO as TRL 0.11's ``generate`` + ``step`` (value head, reference,
 reward model, log-probabilities and entropy from full logits), GRPO as today's ``GRPOTrainer``
-(a group of completions, logits for completion tokens only). Exits non-zero when any total is
-more than ``--tolerance`` (15%) off.
+(a group of completions, logits for completion tokens only). Cases with
+``gradient_accumulation_steps`` run that many micro-batches' backward passes before one update.
+Exits non-zero when any total is more than ``--tolerance`` (15%) off.
 """
 
 from __future__ import annotations
@@ -63,9 +64,21 @@ CASES = [
     Case("GRPO Qwen2.5-0.5B LoRA 8x(64+128) checkpointing", "grpo", "Qwen/Qwen2.5-0.5B-Instruct",
          dict(batch_size=8, generation_batch=8, prompt_len=64, completion_len=128, lora_rank=16,
               lora_targets="all-linear", gradient_checkpointing=True)),
+    # Accumulation: the second micro-batch's backward runs with every fp32 gradient of the first alive.
+    # Few layers keep them quick; the real vocabulary keeps the embedding gradients at full size.
+    Case("SFTTrainer gpt2-shaped 2 layers 2x256 accumulation 2", "sft", "gpt2",
+         dict(batch_size=2, seq_len=256, attention_dropout=True, logits="chunked",
+              gradient_accumulation_steps=2), dict(n_layer=2), trainer=True),
+    Case("GRPOTrainer Qwen2.5-shaped 2 layers 2x2 accumulation", "grpo", "Qwen/Qwen2.5-0.5B-Instruct",
+         dict(batch_size=2, generation_batch=4, prompt_len=48, completion_len=32, logits="chunked",
+              gradient_accumulation_steps=2), dict(num_hidden_layers=2), trainer=True),
 ]
 SMALL = [Case("SFT gpt2-shaped 2 layers 2x128 (small)", "sft", "gpt2", dict(batch_size=2, seq_len=128, attention_dropout=True),
               dict(n_layer=2))]
+# Untied embeddings: no embedding-sized update temporaries, so the kept gradients decide the peak (~20%).
+SMALL_ACCUMULATION = [Case("SFT gpt2-shaped 2 layers, untied, 2x256 accumulation 2 (small)", "sft", "gpt2",
+                           dict(batch_size=2, seq_len=256, attention_dropout=True,
+                                gradient_accumulation_steps=2), dict(n_layer=2, tie_word_embeddings=False))]
 TINY_TOKENIZERS = {"gpt2": "tiny-gpt2", "qwen2": "tiny-qwen2-chat"}  # token ids only; the model has the real vocabulary
 
 
@@ -148,12 +161,14 @@ def _run_trainer(case: Case, model, config, device: str):
     generator = torch.Generator().manual_seed(0)
     common = dict(output_dir="/tmp/memory-validate", max_steps=2, per_device_train_batch_size=setup["batch_size"],
                   report_to="none", save_strategy="no", use_cpu=device == "cpu", bf16=False, fp16=False,
-                  gradient_checkpointing=setup.get("gradient_checkpointing", False), seed=0)
+                  gradient_checkpointing=setup.get("gradient_checkpointing", False), seed=0,
+                  gradient_accumulation_steps=setup.get("gradient_accumulation_steps", 1))
     meter = peak_memory_callback()
     if case.kind == "sft":
         from trl import SFTConfig, SFTTrainer
 
-        rows = _tokens(generator, tokenizer.vocab_size, 4 * setup["batch_size"], setup["seq_len"]).tolist()
+        rows = 4 * setup["batch_size"] * common["gradient_accumulation_steps"]
+        rows = _tokens(generator, tokenizer.vocab_size, rows, setup["seq_len"]).tolist()
         trainer = SFTTrainer(model=model, args=SFTConfig(max_length=setup["seq_len"], **common),
                              train_dataset=Dataset.from_dict({"input_ids": rows}), processing_class=tokenizer,
                              callbacks=[meter])
@@ -179,8 +194,9 @@ def _tokens(generator, vocab: int, *shape) -> torch.Tensor:
 
 
 def _sft_step(model, value_head, reference, frozen, optimizer, setup, vocab, generator, device):
-    ids = _tokens(generator, vocab, setup["batch_size"], setup["seq_len"]).to(device)
-    model(input_ids=ids, labels=ids).loss.backward()  # Trainer keeps only the loss
+    for _ in range(setup.get("gradient_accumulation_steps", 1)):  # each backward adds into .grad
+        ids = _tokens(generator, vocab, setup["batch_size"], setup["seq_len"]).to(device)
+        model(input_ids=ids, labels=ids).loss.backward()  # Trainer keeps only the loss
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
@@ -264,12 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.memory", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["validate"])
-    parser.add_argument("--small", action="store_true", help="only the quick case (seconds)")
+    parser.add_argument("--small", action="store_true", help="only the quick cases (seconds)")
     parser.add_argument("--case", default="", help="only the cases whose name contains this text")
     parser.add_argument("--tolerance", type=float, default=0.15)
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
     args = parser.parse_args(argv)
-    cases = [case for case in (SMALL if args.small else CASES) if args.case.lower() in case.name.lower()]
+    cases = [case for case in (SMALL + SMALL_ACCUMULATION if args.small else CASES)
+             if args.case.lower() in case.name.lower()]
     if not cases:
         parser.error(f"no case name contains {args.case!r}; the cases: {', '.join(c.name for c in CASES)}")
     rows = validate(cases, args.tolerance, args.device)

@@ -18,6 +18,7 @@ What it writes:
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ COURSE_REPO = "https://github.com/rlhf-trl-course/rlhf-trl-course"
 COURSE_REF = "main"  # the branch or tag the Colab links open and the setup cells install, kept the same
 README = REPO / "README.md"
 PROFILE_NAMES = {"rtx2080ti-11gb": "11 GB", "t4-16gb": "T4", "a100-40gb": "A100"}
+COURSE_TIME = REPO / "benchmarks" / "course_time.json"  # written by benchmarks/course_time.py
 MAP_START, MAP_END = "<!-- course map: written by python -m helpers.publish -->", "<!-- end of course map -->"
 
 SETUP_CELL = '''# Setup. On Colab: keep results on Google Drive (each notebook runs in a runtime of its own there)
@@ -141,7 +143,18 @@ def readme_course_map(ref: str = COURSE_REF, repo: str = COURSE_REPO) -> str:
         stack = "either" if entry["section"] == "setup" else entry["stack"]
         lines.append(f"| [{title}]({path}) | {row['learn']} | {stack} | {row['on a T4 (estimated)']} "
                      f"| [open]({colab}/blob/{ref}/{path}) |")
-    return "\n".join(lines + ["", gpu_hours_paragraph(), MAP_END])
+    return "\n".join(lines + ["", gpu_hours_paragraph(), "", tiny_time_paragraph(), MAP_END])
+
+
+def tiny_time_paragraph() -> str:
+    """The README's measured time of the tiny course, read from benchmarks/course_time.json."""
+    if not COURSE_TIME.exists():
+        return "**The tiny course** has not been timed yet: `python benchmarks/course_time.py` measures it."
+    measured = json.loads(COURSE_TIME.read_text())
+    each = ", ".join(f"{stem[:2]} {row['wall_seconds']:.0f} s" for stem, row in measured["notebooks"].items())
+    return (f"**The tiny course** (`bash scripts/course.sh`, after set-up, on an empty model cache) took "
+            f"{measured['total_seconds']:.0f} s on {measured['machine']} ({measured['date']}, {measured['jobs']} "
+            f"notebooks at a time; each notebook: {each}), measured by `python benchmarks/course_time.py`.")
 
 
 # Notebooks whose cpu profile keeps the lesson: the same models as on a GPU with less data and fewer steps.

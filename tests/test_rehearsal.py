@@ -120,6 +120,9 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
     assert set(ppo["other_models"]["reward encoder"]) == {dtype}  # 16-bit on a GPU, and in its rehearsal
     assert all(set(metrics[stem]["precision"]["trainable"]) == {"float32"} for stem in
                ("01_genre_ppo_bert_reward", "02_gsm8k_sft", "05_rloo_genre_modern_trl"))
+    checks = metrics["06_preferences_reward_model_dpo"]["precision"]
+    assert set(checks) == {"reward model", "DPO", "RLOO, beta 0.05", "RLOO, beta 0.01", "RLOO, beta 0.0"}
+    assert all(check["amp"] == planned and set(check["trainable"]) == {"float32"} for check in checks.values())
     # the hand computations run on the real code paths too (LoRA, beta = 0 without a reference, AG News)
     assert grpo["by_hand"]["loss (dapo)"]["difference"] < 1e-4 and grpo["by_hand"]["KL (mean k3 per token)"]["by hand"] is None
     assert metrics["05_rloo_genre_modern_trl"]["by_hand"]["advantages_max_difference"] < 1e-5

@@ -147,7 +147,17 @@ def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     stems = {Path(e["notebook"]).stem: e for e in entries}
-    waiting, running, done = list(stems), {}, {}
+
+    def dependents(stem: str) -> int:  # notebooks that wait, directly or not, for this one
+        direct = [s for s, e in stems.items() if stem in e.get("inputs", {}).values()]
+        return len(direct) + sum(dependents(s) for s in direct)
+
+    # those others wait for first, then the longest by the last measurement (benchmarks/course_time.py)
+    measured_file = REPO / "benchmarks" / "course_time.json"
+    measured = json.loads(measured_file.read_text())["notebooks"] if measured_file.exists() else {}
+    seconds = {stem: measured.get(stem, {}).get("wall_seconds", 0) for stem in stems}
+    waiting = sorted(stems, key=lambda stem: (-dependents(stem), -seconds[stem]))
+    running, done = {}, {}
     pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
         while waiting or running:

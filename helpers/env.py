@@ -287,6 +287,20 @@ def halfway_save_steps(total_steps: int) -> int:
     return total_steps // 2 + 1
 
 
+def skip_final_checkpoint():
+    """A TrainerCallback (transformers: the modern stack) that skips the checkpoint transformers writes at the
+    last step whatever ``save_steps`` says: the notebook saves the trained model itself, and on Drive the
+    checkpoint would only go to the Trash."""
+    from transformers import TrainerCallback
+
+    class SkipFinalCheckpoint(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= state.max_steps:
+                control.should_save = False
+
+    return SkipFinalCheckpoint()
+
+
 def folder_gb(path: str | Path) -> float:
     """The size of everything under `path`, in GB (what a checkpoint or a saved model takes on Drive)."""
     files = [f for f in Path(path).rglob("*") if f.is_file()] if Path(path).exists() else []

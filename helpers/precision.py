@@ -84,8 +84,8 @@ def _dtypes(parameters) -> dict:
 
 
 def trainables_to_fp32(model, plan: PrecisionPlan) -> int:
-    """Under fp16 mixed precision, put every 16-bit trainable parameter back in fp32 (before the
-    optimizer exists: it keeps references to the tensors). Returns how many it moved."""
+    """Under fp16 mixed precision, put every 16-bit trainable parameter back in fp32, before the optimizer
+    exists (its states would otherwise be created in 16 bits). Returns how many it moved."""
     import torch
 
     if plan.amp != "fp16":
@@ -144,9 +144,10 @@ def preflight(model, plan: PrecisionPlan, input_ids) -> dict:
     if not finite:
         raise PrecisionError(
             f"The policy's logits are not finite in {plan.amp} on a {result['tokens']}-token input (the longest "
-            f"prompt plus a full completion): training would produce NaN. Fix: precision='fp32' in the parameters "
-            f"cell (about 8x slower on a T4: 8 fp32 TFLOPS against 65 in fp16). Loading the base in fp32 does not "
-            f"help while the trainer computes under fp16 autocast."
+            f"prompt plus a full completion): training would produce NaN. Fix: train without mixed precision, "
+            f"precision='fp32' (notebook 04's parameter; elsewhere with_overrides(settings, precision='fp32')): "
+            f"slower, a T4 does 8 fp32 TFLOPS against 65 in fp16. Loading only the base in fp32 may not be enough: "
+            f"under fp16 autocast the matrix products still compute in fp16."
         )
     return result
 

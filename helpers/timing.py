@@ -266,8 +266,9 @@ def _evaluation_seconds(spec, card, end, problems: int, new_tokens: int, weight_
 
 
 def _half(card: dict, precision: str) -> str:
-    """The 16-bit dtype frozen weights get (helpers.env.half_dtype): bf16 only where asked for and native."""
-    return "bf16" if precision == "bf16" and card.get("native_bf16") else "fp16"
+    """The 16-bit dtype frozen weights get (helpers.precision.precision_plan): bf16 wherever the card has it
+    natively, fp16 elsewhere."""
+    return "bf16" if precision != "fp32" and card.get("native_bf16") else "fp16"
 
 
 def _on_gpu(card: dict) -> bool:

@@ -488,6 +488,10 @@ class Step:
         for loss_fn in micro_losses:
             self.micro(loss_fn, len(micro_losses))
         self.update()
+        return self.measured(micro_losses, steps)
+
+    def measured(self, micro_losses: list, steps: int) -> dict:
+        """``steps`` measured steps, without a warm-up."""
         fwd_bwd, opt, losses = [], [], []
         for _ in range(steps):
             for loss_fn in micro_losses:
@@ -1207,7 +1211,7 @@ def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> Non
     train_meter = Meter(ctx.device, baseline, (model, step.optimizer), measure)
     micro = [lambda i=i: micro_loss(i) for i in range(accumulation)]
     with train_meter:
-        result = run_measured(ctx, step, micro)
+        result = step.measured(micro, ctx.steps)  # the caller ran the warm-up
     peaks = [g for g in (gen_meter.gb, train_meter.gb) if g is not None]
     record["memory"] = {
         "weights_gb": weights_gb,
@@ -1260,24 +1264,6 @@ def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> Non
             ).seconds_per_step
         except Exception as error:  # noqa: BLE001
             t["course_seconds_per_step_on_profile_card"] = f"{type(error).__name__}: {error}"
-
-
-def run_measured(ctx: Context, step: Step, micro: list) -> dict:
-    """``Step.run`` without its warm-up (the caller ran one)."""
-    fwd_bwd, opt, losses = [], [], []
-    for _ in range(ctx.steps):
-        for loss_fn in micro:
-            loss, seconds = timed(ctx.device, step.micro, loss_fn, len(micro))
-            fwd_bwd.append(seconds)
-            losses.append(loss)
-        opt.append(timed(ctx.device, step.update)[1])
-    return {
-        "fwd_bwd_s": fwd_bwd,
-        "optimizer_s": opt,
-        "losses": losses,
-        "loss_finite": all(math.isfinite(x) for x in losses),
-        "grad_scale": float(step.scaler.get_scale()) if step.scaler else None,
-    }
 
 
 def case_preferences(ctx: Context, profile: str, s, record: dict, baseline: int, section: str) -> None:

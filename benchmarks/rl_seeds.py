@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from helpers.course import run_course
+from helpers.evaluation import mcnemar_p
 
 RL_NOTEBOOKS = ["01_genre_ppo_bert_reward", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards", "05_rloo_genre_modern_trl",
                 "06_preferences_reward_model_dpo"]
@@ -40,6 +41,8 @@ def seed_rows(run_dir: Path, seed: int) -> list[dict]:
                "wall_seconds": metrics["wall_seconds"]}
         if metrics.get("eval"):
             row["accuracy"] = (metrics["eval"]["before"]["lenient"], metrics["eval"]["after"]["lenient"])
+            row["paired"] = metrics["eval"].get("paired")  # problems gained and lost, McNemar's p
+            row["sample_size"] = metrics["eval"]["sample_size"]
         if metrics.get("reward_model_accuracy"):  # 06
             turn = metrics["over_optimisation"]["runs"][str(metrics["over_optimisation"]["loosest_beta"])]["turn"]
             row["notes"] = (f"reward model {metrics['reward_model_accuracy']['accuracy']:.1%}; gold win rate DPO "
@@ -58,9 +61,23 @@ def table(rows: list[dict]) -> str:
             lines.append(f"| {r['notebook']} | {r['seed']} | **failed** | | | | | |")
             continue
         accuracy = f"{r['accuracy'][0]:.1%} -> {r['accuracy'][1]:.1%}" if "accuracy" in r else ""
+        if r.get("paired"):
+            accuracy += f" (n={r['sample_size']}: +{r['paired']['gained']} -{r['paired']['lost']}, p={r['paired']['p_value']:.3g})"
         lines.append(f"| {r['notebook']} | {r['seed']} | {r['metric']} | {r['first']:.3f} -> {r['last']:.3f} | "
                      f"{r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} | {r.get('notes', '')} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + pooled(rows)) + "\n"
+
+
+def pooled(rows: list[dict]) -> list[str]:
+    """Per notebook with paired accuracies: the problems gained and lost over all seeds, and McNemar's p."""
+    lines = []
+    for stem in RL_NOTEBOOKS:
+        paired = [r["paired"] for r in rows if r["notebook"] == stem and r.get("paired")]
+        if paired:
+            gained, lost = sum(p["gained"] for p in paired), sum(p["lost"] for p in paired)
+            lines.append(f"\n{stem}, pooled over {len(paired)} seeds: {gained} problems wrong -> right, {lost} right -> "
+                         f"wrong, McNemar p = {mcnemar_p(gained, lost):.3g}")
+    return lines
 
 
 def main() -> None:

@@ -172,6 +172,16 @@ def device_report() -> dict:
     return report
 
 
+def cpu_native_bf16() -> bool:
+    """Does this CPU have bf16 instructions (AVX512-BF16 or AMX, read from /proc/cpuinfo on Linux)? Elsewhere,
+    or without them, bf16 is emulated on a CPU and slower than fp32, so the answer is False."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def native_bf16() -> bool:
     """Does this GPU compute in bf16 natively (Ampere and later: A100, L4, RTX 30xx/40xx, H100)?
 

@@ -162,15 +162,57 @@ def _flat(result: dict) -> dict:
     }
 
 
+def mcnemar_p(gained: int, lost: int) -> float:
+    """Exact two-sided McNemar test of a paired before/after comparison: the chance, were training to
+    change nothing, that the problems which changed verdict split at least this unevenly between
+    `gained` (wrong -> right) and `lost` (right -> wrong). Problems that kept their verdict say nothing.
+
+    >>> mcnemar_p(12, 2)
+    0.0129
+    """
+    changed = gained + lost
+    if changed == 0:
+        return 1.0
+    tail = sum(math.comb(changed, k) for k in range(min(gained, lost) + 1)) / 2 ** changed
+    return float(f"{min(1.0, 2 * tail):.3g}")  # three significant figures: 3.05e-05, not 0
+
+
+def paired_change(before: dict, after: dict, kind: str = "lenient") -> dict:
+    """Problem by problem (the same problems before and after): how many went from wrong to right, from
+    right to wrong, and McNemar's p-value of that split. Tighter than comparing two intervals, because
+    each problem is its own control."""
+    pairs = list(zip(before["samples"], after["samples"]))
+    if len(pairs) != before["sample_size"] or any(b["question"] != a["question"] for b, a in pairs):
+        raise ValueError("before and after must be measured on the same problems, in the same order")
+    gained = sum(not b[kind] and a[kind] for b, a in pairs)
+    lost = sum(b[kind] and not a[kind] for b, a in pairs)
+    return {"kind": kind, "gained": gained, "lost": lost, "p_value": mcnemar_p(gained, lost)}
+
+
+def paired_report(change: dict) -> str:
+    """One line: how many problems changed verdict each way, McNemar's p, and what it means.
+
+    >>> print(paired_report({"kind": "lenient", "gained": 12, "lost": 2, "p_value": 0.0129}))
+    lenient, problem by problem: 12 wrong -> right, 2 right -> wrong (McNemar p = 0.0129: unlikely to be chance)
+    """
+    meaning = "unlikely to be chance" if change["p_value"] < 0.05 else "chance alone often splits this unevenly"
+    return (f"{change['kind']}, problem by problem: {change['gained']} wrong -> right, {change['lost']} right -> "
+            f"wrong (McNemar p = {change['p_value']:.3g}: {meaning})")
+
+
 def eval_block(before: dict, after: dict) -> dict:
-    """The ``eval`` block of a notebook's metrics.json: accuracy before and after, with sample size.
+    """The ``eval`` block of a notebook's metrics.json: accuracy before and after, with sample size, and
+    the paired change of the lenient verdicts (`paired_change`).
 
     >>> eval_block(before, after)["after"]["lenient"]
     0.0833
     """
     if before["sample_size"] != after["sample_size"]:
         raise ValueError("before and after must be measured on the same problems")
-    return {"sample_size": before["sample_size"], "before": _flat(before), "after": _flat(after)}
+    block = {"sample_size": before["sample_size"], "before": _flat(before), "after": _flat(after)}
+    if "samples" in before and "samples" in after:
+        block["paired"] = paired_change(before, after)
+    return block
 
 
 def samples_table(result: dict, count: int = 6, width: int = 90):

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from helpers.env import installed_version, native_bf16, trainer_precision
+from helpers.env import cpu_native_bf16, installed_version, native_bf16, trainer_precision
 from helpers.profiles import rehearsing
 
 DTYPE_NAMES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -47,6 +47,9 @@ class PrecisionPlan:
     frozen: str  # the dtype of weights that do not train: "float16", "bfloat16" or "float32"
     runs: str  # what runs here: the same as amp on a GPU, "fp32" on a CPU
     trainer_flags: dict  # fp16 / bf16 / use_cpu for a transformers or TRL config
+    # frozen models that only score texts (03's sentence encoder): the frozen dtype, except on a CPU that
+    # computes bf16 natively, where bf16 halves their time (MiniLM on 64 texts: 0.48 s -> 0.25 s, AVX512-BF16)
+    scorer: str = "float32"
 
     @property
     def frozen_dtype(self):
@@ -54,8 +57,15 @@ class PrecisionPlan:
 
         return getattr(torch, self.frozen)
 
+    @property
+    def scorer_dtype(self):
+        import torch
+
+        return getattr(torch, self.scorer)
+
     def as_dict(self) -> dict:
-        return {"precision": self.precision, "amp": self.amp, "frozen_dtype": self.frozen, "runs": self.runs}
+        return {"precision": self.precision, "amp": self.amp, "frozen_dtype": self.frozen, "runs": self.runs,
+                "scorer_dtype": self.scorer}
 
 
 def precision_plan(precision: str, device: str, mixed: bool = True) -> PrecisionPlan:
@@ -76,7 +86,8 @@ def precision_plan(precision: str, device: str, mixed: bool = True) -> Precision
         half = "fp32"
     amp = half if mixed else "fp32"
     flags = trainer_precision(precision if mixed else "fp32", device)
-    return PrecisionPlan(precision, amp, DTYPE_NAMES[half], amp if on_gpu else "fp32", flags)
+    scorer = "bf16" if half == "fp32" and not on_gpu and cpu_native_bf16() else half
+    return PrecisionPlan(precision, amp, DTYPE_NAMES[half], amp if on_gpu else "fp32", flags, DTYPE_NAMES[scorer])
 
 
 def _dtypes(parameters) -> dict:

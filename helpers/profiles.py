@@ -81,9 +81,10 @@ _TINY = {
     "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
     "genre_ppo": (_TINY_GENRE_PPO := dict(
         # The classifier is fine-tuned from the real all-MiniLM-L6-v2 encoder (a 6-layer BERT): a random-init
-        # one learned the templates' words and put 85-92% of hand-written sentences in the wrong class.
+        # one learned the templates' words and put 85-92% of hand-written sentences in the wrong class. 2 epochs at
+        # 1.5e-4: as accurate as 3 at 1e-4 (held out and unseen), in two thirds of the time.
         policy_model="tiny-gpt2", classifier_model=MINILM, genre_source="generated",
-        texts_per_genre=100, target_genre="scifi", classifier_epochs=3, classifier_learning_rate=1e-4,
+        texts_per_genre=100, target_genre="scifi", classifier_epochs=2, classifier_learning_rate=1.5e-4,
         warm_start_epochs=15, warm_start_learning_rate=3e-3, ppo_steps=60, batch_size=16,
         mini_batch_size=8, max_new_tokens=14, learning_rate=3e-4, init_kl_coef=0.05, precision="fp32",
     )),
@@ -119,7 +120,7 @@ _TINY = {
         sweep_steps=480, checkpoints=6, eval_prompts=64,
     ),
     "grpo": dict(
-        model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=24,
+        model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=200,
         warm_start_examples=800, warm_start_epochs=2, warm_start_learning_rate=3e-3,
         max_steps=100, per_device_train_batch_size=16, gradient_accumulation_steps=1,
         num_generations=8, max_completion_length=40, learning_rate=1e-3, beta=0.02,

@@ -65,6 +65,10 @@ CHATML_TEMPLATE = (
 )
 
 
+class CacheNotWritableError(OSError):
+    """The tiny models' cache folder cannot be created or written."""
+
+
 def cache_root() -> Path:
     """Where tiny models live: $RLHF_TINY_CACHE, or ~/.cache/rlhf-course/tiny."""
     return Path(os.environ.get("RLHF_TINY_CACHE", Path.home() / ".cache" / "rlhf-course" / "tiny"))
@@ -105,8 +109,15 @@ def build(name: str, cache_dir: Path | str | None = None) -> Path:
 def build_folder(folder: Path, make) -> Path:
     """``make(work)`` writes a model folder into a temporary folder next to `folder`, renamed to `folder`
     when done, so that an interrupted build never looks finished. Returns `folder`."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    except OSError as error:
+        raise CacheNotWritableError(
+            f"Cannot write the tiny models' cache folder {folder.parent} ({error.strerror or error}). Point "
+            f"RLHF_TINY_CACHE at a folder you can write (for example RLHF_TINY_CACHE=$HOME/rlhf-tiny-cache), "
+            f"or unset it to use ~/.cache/rlhf-course/tiny."
+        ) from error
     try:
         make(work)
         try:

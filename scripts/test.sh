@@ -2,8 +2,9 @@
 # Every test: helpers (unit and property tests), both stacks, every notebook with the tiny profile for
 # two seeds (papermill in each stack's kernel), notebook 04 on the cpu profile's real SmolLM2 (shortened),
 # a rehearsal of every real profile, the Colab setup cell, and lint. Offline, except the resolution of
-# both stacks for Python 3.11-3.13. `RLHF_PROFILE=tiny pytest --nbmake notebooks` passes too; it is not
-# repeated here, because the papermill runs execute the same notebooks with their default parameters.
+# both stacks for Python 3.11-3.13 (skipped for requirements that tests/resolved_stacks.json records as
+# resolved). `RLHF_PROFILE=tiny pytest --nbmake notebooks` passes too; it is not repeated here, because
+# the papermill runs execute the same notebooks with their default parameters.
 # The tiny models start from an empty cache, as on a newcomer's first run (RLHF_TINY_CACHE to reuse one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +15,5 @@ export RLHF_TINY_CACHE=${RLHF_TINY_CACHE:-$(mktemp -d -t rlhf-cold-cache-XXXX)}
 start=$(date +%s)
 ruff check helpers tests benchmarks scripts
 python -m helpers.publish --check
-python -m pytest -n 2 --dist loadgroup tests "$@"   # two workers: each seed's notebook runs stay on one
+python -m pytest -n 2 --dist loadgroup --durations=30 tests "$@"   # two workers: each seed's notebook runs stay on one
 echo "[test] all tests passed in $(( $(date +%s) - start )) s"

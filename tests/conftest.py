@@ -106,3 +106,23 @@ def rehearsal_hf_home() -> Path:
     from helpers import rehearsal
 
     return rehearsal.prepare()
+
+
+# The suite's own profile, for balancing the two workers: seconds each worker spent in tests (set-up,
+# call and tear-down, fixtures included), printed at the end next to pytest's --durations.
+_WORKER_SECONDS: dict[str, list[float]] = {}
+
+
+def pytest_runtest_logreport(report):
+    node = getattr(report, "node", None)  # set by pytest-xdist on the controller
+    worker = getattr(getattr(node, "gateway", None), "id", "main")
+    seconds = _WORKER_SECONDS.setdefault(worker, [0.0, 0])
+    seconds[0] += report.duration
+    seconds[1] += report.when == "call"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if set(_WORKER_SECONDS) <= {"main"}:
+        return  # no workers to balance
+    for worker, (seconds, tests) in sorted(_WORKER_SECONDS.items()):
+        terminalreporter.write_line(f"[suite] worker {worker}: {seconds:.0f} s in {tests} tests")

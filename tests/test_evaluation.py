@@ -92,6 +92,24 @@ def test_eval_block_keeps_accuracies_intervals_and_sample_size():
     assert block["after"] == {"strict": 0.0, "lenient": 0.125, "strict_ci95": (0.0, 0.1379), "lenient_ci95": (0.04, 0.31), "format_rate": 0.5, "seconds": 1.0}
 
 
+def test_paired_change_counts_problems_that_changed_verdict_and_tests_the_split():
+    def result(verdicts):
+        samples = [{"question": f"q{i}", "lenient": v, "strict": v} for i, v in enumerate(verdicts)]
+        return {"sample_size": len(samples), "samples": samples}
+
+    before = result([False] * 14 + [True] * 6)
+    after = result([True] * 12 + [False] * 2 + [False] * 2 + [True] * 4)  # 12 gained, 2 lost
+    change = evaluation.paired_change(before, after)
+    assert (change["gained"], change["lost"]) == (12, 2)
+    assert change["p_value"] == 0.0129  # 2 x P(X <= 2), X ~ Binomial(14, 1/2)
+    assert evaluation.paired_change(before, before)["p_value"] == 1.0
+    assert evaluation.mcnemar_p(6, 13) > 0.05 and "chance alone" in evaluation.paired_report(
+        evaluation.paired_change(result([True] * 13 + [False] * 6), result([False] * 13 + [True] * 6)))
+    assert evaluation.mcnemar_p(0, 26) == 2.98e-08  # not rounded to 0
+    with pytest.raises(ValueError, match="same problems"):
+        evaluation.paired_change(before, result([True] * 19))
+
+
 def test_accuracy_report_prints_both_gradings_with_intervals():
     result = {"sample_size": 24, "strict": {"accuracy": 0.0, "correct": 0, "ci95": (0.0, 0.138)},
               "lenient": {"accuracy": 0.125, "correct": 3, "ci95": (0.0434, 0.3102)}, "format_rate": 0.5}

@@ -171,7 +171,8 @@ def test_notebook_04_grpo_reward_rises(grpo_run):
 
 def test_notebook_04_records_accuracy_speed_and_diagnostics(grpo_run):
     output_dir, metrics = grpo_run
-    assert metrics["eval"]["sample_size"] == 24
+    assert metrics["eval"]["sample_size"] == 200  # paired: the same problems before and after
+    assert set(metrics["eval"]["paired"]) == {"kind", "gained", "lost", "p_value"}
     assert set(metrics["eval"]["after"]) >= {"strict", "lenient", "format_rate"}
     assert 0 < metrics["seconds_per_step"] < 5
     for name in ("training_curves.png", "format_vs_correctness.png", "log_history.json", "model.safetensors"):

@@ -32,6 +32,17 @@ def test_ppo_trains_in_fp32_with_16_bit_frozen_weights(turing_gpu):
     assert plan.trainer_flags["fp16"] is False
 
 
+def test_scorers_follow_the_frozen_dtype_except_on_a_cpu_with_bf16_instructions(monkeypatch, turing_gpu):
+    assert precision_plan("fp16", "cuda", mixed=False).scorer == "float16"  # the card's, like every frozen model
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for native, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(precision, "cpu_native_bf16", lambda native=native: native)
+        plan = precision_plan("fp32", "cpu", mixed=False)
+        assert (plan.frozen, plan.scorer, plan.scorer_dtype) == ("float32", expected, getattr(torch, expected))
+    monkeypatch.setenv("RLHF_REHEARSAL", "1")
+    assert precision_plan("fp16", "cuda", mixed=False).scorer == "float16"  # a rehearsal keeps the card's
+
+
 def test_a_rehearsal_keeps_the_planned_cards_dtypes_and_runs_fp32(rehearsal):
     t4, a100 = precision_plan("fp16", "cuda"), precision_plan("bf16", "cuda")
     assert (t4.amp, t4.frozen, t4.runs) == ("fp16", "float16", "fp32")

@@ -115,3 +115,13 @@ def test_stand_ins_keep_the_real_architecture_and_context_length(tmp_path):
     assert AutoConfig.from_pretrained(tiny.build("distilbert-base-uncased", cache_dir=tmp_path)).model_type == "distilbert"
     qwen = AutoConfig.from_pretrained(tiny.build("Qwen/Qwen2.5-0.5B-Instruct", cache_dir=tmp_path))
     assert (qwen.model_type, qwen.max_position_embeddings) == ("qwen2", 32768)
+
+
+def test_a_cache_folder_that_cannot_be_written_is_named_with_what_to_do(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("RLHF_TINY_CACHE", str(blocker / "cache"))  # works as root too, unlike chmod
+    with pytest.raises(tiny.CacheNotWritableError) as caught:
+        tiny.build("tiny-gpt2")
+    message = str(caught.value)
+    assert str(blocker / "cache") in message and "RLHF_TINY_CACHE" in message

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from helpers.env import cpu_native_bf16
 from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estimate
 
 # Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
@@ -54,12 +55,14 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
         return estimate("ppo", model or s.policy_model, batch_size=s.mini_batch_size, generation_batch=4,
                         prompt_len=prompt, completion_len=s.max_new_tokens, reference="copy",
                         frozen_models=(s.classifier_model,), device=device, optimizer="adamw", attention_dropout=True)
-    if section == "ppo_sft":  # notebook 03: the encoder in 16 bits on a GPU, the reference fp32; LoRA's: its base
+    if section == "ppo_sft":  # notebook 03: the encoder in 16 bits on a GPU (and a CPU with bf16 instructions,
+        # PrecisionPlan.scorer), the reference fp32; LoRA's: its base
+        scorer = "16-bit" if gpu or cpu_native_bf16() else "fp32"
         policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
         return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.mini_batch_size,
                         prompt_len=prompt, completion_len=s.max_new_tokens, device=device, optimizer="adamw",
                         reference="adapters-off" if s.lora else "copy", lora_rank=16 if s.lora else None,
-                        weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=frozen,
+                        weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=scorer,
                         reference_weights="fp32")
     if section == "grpo":  # notebook 04: one generation batch = batch x accumulation completions
         lora = s.lora or s.load_in_4bit

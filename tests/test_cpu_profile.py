@@ -8,6 +8,7 @@ in the full run. With groups of 8 and 12 steps this test took 20 minutes, and th
 import pytest
 
 from .conftest import REPO, run_notebook
+from .test_rehearsal import check_grpo_branches
 
 GSM8K = REPO.parent / "shared" / "data" / "gsm8k"
 SHORTENED = dict(max_steps=12, eval_size=8, warm_start_examples=32, max_completion_length=96, num_generations=4,
@@ -23,6 +24,7 @@ def test_notebook_04_on_the_cpu_profile_raises_the_real_smollm2s_format_rewards(
     monkeypatch.setenv("RLHF_GSM8K_DIR", str(GSM8K))  # openai/gsm8k's splits, read offline
     metrics = run_notebook("04_grpo_heuristic_rewards.ipynb", "rlhf-modern", tmp_path, profile="cpu", **SHORTENED)
     assert metrics["profile"] == "cpu" and metrics["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    check_grpo_branches(metrics, "cpu")  # what the cpu profile's rehearsal would check (it leaves 04 to this test)
     # the warm start teaches the tags SmolLM2 rarely writes by itself
     assert metrics["eval"]["before"]["format_rate"] > metrics["untuned_eval"]["format_rate"], metrics["eval"]
     components = metrics["reward_components"]

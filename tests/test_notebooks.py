@@ -254,7 +254,8 @@ def test_notebook_01_unknown_genre_lists_the_known_ones(tmp_path):
 
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         run_notebook("01_genre_ppo_bert_reward.ipynb", "rlhf-legacy", tmp_path, target_genre="western")
-    assert "'western'" in caught.value.evalue and "['scifi', 'romance', 'horror', 'other']" in caught.value.evalue
+    assert "'western'" in caught.value.evalue and "['scifi', 'romance', 'horror']" in caught.value.evalue
+    assert not (tmp_path / "genre_classifier").exists()  # stopped before the classifier trained
 
 
 def test_legacy_notebook_stops_on_the_modern_stack_with_the_install_command(tmp_path):

@@ -15,5 +15,6 @@ export RLHF_TINY_CACHE=${RLHF_TINY_CACHE:-$(mktemp -d -t rlhf-cold-cache-XXXX)}
 start=$(date +%s)
 ruff check helpers tests benchmarks scripts
 python -m helpers.publish --check
-python -m pytest -n 2 --dist loadgroup --durations=30 tests "$@"   # two workers: each seed's notebook runs stay on one
+# Two workers: each seed's notebook runs stay on one; groups start longest first (tests/conftest.py).
+python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=30 tests "$@"
 echo "[test] all tests passed in $(( $(date +%s) - start )) s"

@@ -33,6 +33,24 @@ def pytest_collection_modifyitems(config, items):
         groups = sorted({mark.args[0] for mark in item.iter_markers("xdist_group")})
         if groups and "@" not in item.nodeid:
             item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
+    items.sort(key=_longest_first)  # stable: each group keeps its own order
+
+
+# The groups in the order the two workers should start them, longest first (seconds per clean-clone CI
+# run, from scripts/test.sh's --durations): a worker takes the next group when it runs dry, so with the
+# longest first the two end together. Everything else comes after, in its own order. scripts/test.sh
+# turns off xdist's own reordering (by number of tests), which put the 680 s real-model tier, one test,
+# last: one worker then ran 460 s longer than the other.
+LONGEST_FIRST = ["seed-0",  # ~850 s: every notebook, 03's contrast run
+                 "cpu-profile",  # ~680 s: the real-model tier
+                 "seed-1",  # ~640 s
+                 "rehearsal-t4-16gb", "rehearsal-rtx2080ti-11gb", "rehearsal-a100-40gb", "rehearsal-cpu",  # 80-160 s
+                 "colab"]
+
+
+def _longest_first(item) -> int:
+    groups = {mark.args[0] for mark in item.iter_markers("xdist_group")}
+    return min((LONGEST_FIRST.index(g) for g in groups if g in LONGEST_FIRST), default=len(LONGEST_FIRST))
 
 
 def stack_python(stack: str) -> Path:

@@ -1,10 +1,10 @@
 """How long a newcomer's first run of the tiny course takes: every notebook on an empty tiny-model cache,
 as `bash scripts/course.sh` runs them (two at a time on the tiny profile), each notebook's wall time and the
 total written to benchmarks/course_time.json, which the README's course map quotes
-(`python -m helpers.publish` writes it there).
+(`python -m course_tools.publish` writes it there).
 
-    python benchmarks/course_time.py                  # after `bash scripts/setup.sh`; about 5 minutes on 2 cores
-    python benchmarks/course_time.py --jobs 1         # one notebook at a time
+    python -m benchmarks.course_time                  # after `bash scripts/setup.sh`; about 5 minutes on 2 cores
+    python -m benchmarks.course_time --jobs 1         # one notebook at a time
 
 A benchmark, not a test: its figures depend on the machine, which the JSON names.
 """
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers.course import run_course
+from course_tools.runner import run_course
 
 RESULT = Path(__file__).with_name("course_time.json")
 

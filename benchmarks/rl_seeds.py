@@ -2,9 +2,9 @@
 (01, 03, 04, 05, 06, with 02 whose checkpoint 03 trains) for several seeds, each seed on an empty
 tiny-model cache, and a table: first -> last quarter of the reward per notebook and seed, wall time.
 
-    python benchmarks/rl_seeds.py                       # seeds 0-4, into runs/seeds (~3 min a seed on 2 cores)
-    python benchmarks/rl_seeds.py --seeds 5 6 --out runs/more-seeds
-    python benchmarks/rl_seeds.py --only 02 03        # some notebooks (03 needs 02, 05 and 06 need 01)
+    python -m benchmarks.rl_seeds                       # seeds 0-4, into runs/seeds (~3 min a seed on 2 cores)
+    python -m benchmarks.rl_seeds --seeds 5 6 --out runs/more-seeds
+    python -m benchmarks.rl_seeds --only 02 03        # some notebooks (03 needs 02, 05 and 06 need 01)
 
 Not a test (it takes a quarter of an hour); the tests run two seeds of each RL notebook.
 """
@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from helpers.course import run_course
+from course_tools.runner import run_course
 from helpers.evaluation import mcnemar_p
 
 RL_NOTEBOOKS = ["01_genre_ppo_bert_reward", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards", "05_rloo_genre_modern_trl",

@@ -130,7 +130,7 @@ _TINY = {
 }
 
 
-# The rehearsal of a real profile (python -m helpers.course --profile NAME --rehearse, helpers.rehearsal)
+# The rehearsal of a real profile (python -m course_tools.runner --profile NAME --rehearse, course_tools.rehearsal)
 # keeps every setting but these counts, so that all its notebooks run on a CPU in minutes.
 REHEARSAL_CUTS = {
     "setup": dict(max_new_tokens=8),

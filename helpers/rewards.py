@@ -73,7 +73,7 @@ def dataset_column(values, count: int) -> list:
     return (values + [None] * count)[:count]
 
 
-# --- the five rewards: notebook 04 shows and runs this part (python -m helpers.publish copies it there) ---
+# --- the five rewards: notebook 04 shows and runs this part (python -m course_tools.publish copies it there) ---
 STRICT_FORMAT = re.compile(r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?$", re.DOTALL)
 SOFT_FORMAT = re.compile(r"<reasoning>.*?</reasoning>\s*<answer>.*?</answer>", re.DOTALL)
 ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)

@@ -36,6 +36,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from helpers.lessons import PROMPT_TOKENS
+
 # Peak dense throughput (TFLOPS) and memory bandwidth (GB/s) from NVIDIA's data sheets: Tesla T4 (65
 # FP16 tensor TFLOPS, 8.1 FP32, 320 GB/s, no native bf16), GeForce RTX 2080 Ti (Turing whitepaper: 56.9
 # FP16 tensor TFLOPS with FP32 accumulate, 13.4 FP32, 616 GB/s, no native bf16), A100 40 GB (312 BF16/FP16
@@ -453,8 +455,6 @@ def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4",
             prompt_len: int | None = None) -> TimeEstimate:
     """The time a notebook's training (and GSM8K evaluation) takes on `gpu`, from its profile settings: a
     range on a GPU, one figure on the measured CPU."""
-    from helpers.memory.fit import PROMPT_TOKENS
-
     if gpu not in GPUS:
         raise ValueError(f"Unknown GPU {gpu!r}; estimates exist for {sorted(GPUS)}.")
     card = GPUS[gpu]

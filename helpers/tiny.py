@@ -26,7 +26,7 @@ TINY_MODELS = {
         intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
     ),
 }
-# Stand-ins saved under real hub ids, for the rehearsal of the real profiles (helpers.rehearsal):
+# Stand-ins saved under real hub ids, for the rehearsal of the real profiles (course_tools.rehearsal):
 # each model's real architecture and context length, shrunk to the tiny sizes so that a real
 # profile's notebooks run on a CPU in minutes. Models a package ships for real are not here
 # (helpers.env.PACKAGED_MODELS).

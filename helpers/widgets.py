@@ -11,8 +11,22 @@ reward convention, ``f(completions, prompts=..., answer=...) -> list[float]``. W
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
+
+
+def html_table(headers: list[str], rows: list[list]) -> str:
+    """The playground's results as an HTML table, every cell escaped, numbers right-aligned."""
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f'<td style="text-align: right">{value:.3g}</td>'
+        return f"<td>{html.escape(str(value))}</td>"
+
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 class Playground:
@@ -79,7 +93,6 @@ class Playground:
         """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results table."""
         import ipywidgets as widgets
 
-        from helpers.report import html_table
 
         prompt = widgets.Textarea(description="prompt", layout=widgets.Layout(width="95%"))
         picker = widgets.Dropdown(options=[("(type your own)", None)] + [

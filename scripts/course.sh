@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
-exec python -m helpers.course "$@"
+exec python -m course_tools.runner "$@"

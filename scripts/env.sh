@@ -4,3 +4,4 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}   # tiny runs: 2 threads on 2 share
 export TOKENIZERS_PARALLELISM=false
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 export PATH="$PWD/.venvs/modern/bin:$PATH"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # course_tools (the machinery) is not installed: it runs from here

@@ -85,7 +85,7 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
     """Execute a course notebook with papermill and return the metrics.json it wrote."""
     import papermill
 
-    from helpers.course import TINY_CELL_TIMEOUT_S
+    from course_tools.runner import TINY_CELL_TIMEOUT_S
 
     os.environ["RLHF_HEADLESS"] = "1"  # the kernel inherits it: widgets drawn once
     papermill.execute_notebook(
@@ -120,8 +120,8 @@ def sft_run(tmp_path_factory, seed) -> tuple[Path, dict]:
 
 @pytest.fixture(scope="session")
 def rehearsal_hf_home() -> Path:
-    """The stand-in Hugging Face cache of the rehearsals (helpers.rehearsal), built once."""
-    from helpers import rehearsal
+    """The stand-in Hugging Face cache of the rehearsals (course_tools.rehearsal), built once."""
+    from course_tools import rehearsal
 
     return rehearsal.prepare()
 

@@ -14,11 +14,12 @@ import tomllib
 import nbformat
 import pytest
 
-from helpers.course import COURSE, NOTEBOOKS_DIR
-from helpers.publish import COURSE_REPO, publish, setup_cell
+from course_tools.publish import course_source, main, publish, set_course_source, setup_cell
+from helpers.lessons import COURSE, NOTEBOOKS_DIR
 
 from .conftest import REPO, VENVS
 
+COURSE_REPO, COURSE_REF = course_source()
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("colab")]
 
 STUB_DRIVE = '''import os
@@ -31,7 +32,7 @@ def mount(path):
 
 def test_the_generated_text_is_in_step_with_its_sources():
     """Setup cells (repository URL, ref), GPU memory and time lines, the README course map:
-    `python -m helpers.publish` writes them; nothing may drift by hand."""
+    `python -m course_tools.publish` writes them; nothing may drift by hand."""
     assert publish(check=True) == []
 
 
@@ -39,7 +40,30 @@ def test_the_repository_url_appears_only_where_publish_writes_it():
     places = [path for path in [*NOTEBOOKS_DIR.glob("*.ipynb"), REPO / "README.md"] if COURSE_REPO in path.read_text()]
     assert sorted(p.name for p in places) == sorted(e["notebook"] for e in COURSE)  # README links by owner/name
     readme_links = re.findall(r"colab\.research\.google\.com/github/([^)]+)/blob/([^/]+)/", (REPO / "README.md").read_text())
-    assert set(readme_links) == {(COURSE_REPO.split("github.com/")[1], "main")}
+    assert set(readme_links) == {(COURSE_REPO.split("github.com/")[1], COURSE_REF)}
+
+
+def test_a_fork_changes_its_repository_in_pyproject_and_no_python_source(tmp_path, monkeypatch):
+    """`python -m course_tools.publish --repo ... --ref ...` writes pyproject.toml's [tool.rlhf-course] table (data),
+    and the setup cells it renders read it back; no .py file of the course changes."""
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text((REPO / "pyproject.toml").read_text())
+    sources = {path: path.read_bytes() for path in (REPO / "helpers").rglob("*.py")}
+    set_course_source("https://github.com/someone/fork", "v9.9.9", pyproject)
+    assert course_source(pyproject) == ("https://github.com/someone/fork", "v9.9.9")
+    assert tomllib.loads(pyproject.read_text())["project"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    monkeypatch.setattr("course_tools.publish.PYPROJECT", pyproject)
+    monkeypatch.setattr("course_tools.publish.course_source", lambda path=pyproject: course_source(path))
+    cell = setup_cell("modern")
+    assert 'COURSE_REPO = "https://github.com/someone/fork"' in cell and 'COURSE_REF = "v9.9.9"' in cell
+    assert "{{" not in cell and "{STACK}" in cell  # the template keeps the f-string's braces as they are
+    assert main(["--check", "--repo", "https://github.com/other/fork"]) == 1  # stale against that fork; --check writes nothing
+    assert course_source(pyproject) == ("https://github.com/someone/fork", "v9.9.9")
+    assert {path: path.read_bytes() for path in (REPO / "helpers").rglob("*.py")} == sources
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[tool.rlhf-course]\nrepository = "a"\n')
+    with pytest.raises(ValueError, match="no ref line"):
+        set_course_source("https://github.com/x/y", "main", broken)
 
 
 def test_no_unpinned_vllm_install_is_suggested():
@@ -117,6 +141,16 @@ def test_the_setup_cell_installs_the_course_on_colab_and_reruns_cleanly_after_a_
     where = subprocess.run([python, "-c", "import helpers; print(helpers.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert "colab-venv" in where.stdout and str(REPO) not in where.stdout  # the installed package, not this checkout
+    # The wheel holds what the notebook imports, and none of the machinery (course_tools runs from a checkout).
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOKS_DIR / notebook, as_version=4).cells if c.cell_type == "code")
+    modules = sorted(set(re.findall(r"^\s*(?:from|import) (helpers(?:\.\w+)*)", code, re.MULTILINE)))
+    probe = ("import importlib, importlib.util\n"
+             f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+             "print('machinery:', importlib.util.find_spec('course_tools'))\n")
+    imported = subprocess.run([python, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert imported.returncode == 0 and len(modules) >= 5, imported.stderr[-3000:]
+    assert "machinery: None" in imported.stdout
 
 
 def test_every_notebook_has_the_same_setup_cell_but_for_its_stack():

@@ -48,9 +48,9 @@ from types import SimpleNamespace  # noqa: E402
 
 import pytest  # noqa: E402
 
+from course_tools.memory_check import SMALL, main, validate  # noqa: E402
 from helpers.memory import GB, MemoryInputError, estimate, model_spec  # noqa: E402
 from helpers.memory.fit import notebook_estimate, recommend, usable_gb, will_it_fit  # noqa: E402
-from helpers.memory.validate import SMALL, main, validate  # noqa: E402
 from helpers.profiles import PROFILES, get_profile  # noqa: E402
 
 
@@ -161,7 +161,7 @@ def test_validate_small_case_is_within_15_percent_of_the_measured_peak():
 
 
 def test_validate_exits_non_zero_when_an_estimate_is_off(monkeypatch, capsys):
-    import helpers.memory.validate as validate_module
+    import course_tools.memory_check as validate_module
 
     def doubled(*args, **kwargs):
         est = estimate(*args, **kwargs)
@@ -169,7 +169,7 @@ def test_validate_exits_non_zero_when_an_estimate_is_off(monkeypatch, capsys):
         return est
 
     monkeypatch.setattr(validate_module, "estimate", doubled)
-    assert main(["validate", "--small", "--device", "cpu"]) == 1
+    assert main(["--small", "--device", "cpu"]) == 1
     assert "FAILED" in capsys.readouterr().out
 
 
@@ -241,7 +241,7 @@ def test_a_bad_accumulation_value_says_what_to_pass(value):
 
 
 def test_validate_small_accumulation_case_is_within_15_percent_of_the_measured_peak():
-    from helpers.memory.validate import SMALL_ACCUMULATION
+    from course_tools.memory_check import SMALL_ACCUMULATION
 
     (row,) = validate(SMALL_ACCUMULATION, device="cpu")
     assert abs(row["error"]) <= 0.15, row  # without the kept gradients the estimate is ~20% low

@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from helpers.course import COURSE, NOTEBOOKS_DIR
+from helpers.lessons import COURSE, NOTEBOOKS_DIR
 
 from .conftest import REPO, SEEDS, run_notebook, run_python
 
@@ -385,7 +385,7 @@ def test_notebook_06_without_notebook_01_says_to_run_it_first(tmp_path):
 
 def test_course_report_of_the_tiny_runs_renders_in_headless_chromium(tmp_path, genre_run, sft_run, ppo_sft_run,
                                                                       grpo_run, rloo_run, preferences_run, seed):
-    from helpers.report import write_report
+    from course_tools.report import write_report
 
     from .test_report import browser_dom
 

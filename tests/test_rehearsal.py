@@ -1,5 +1,5 @@
 """The rehearsal of the real profiles: hub ids and datasets served offline from a stand-in cache, and
-every real profile's notebooks run end to end on this CPU (helpers.rehearsal, helpers.course --rehearse)."""
+every real profile's notebooks run end to end on this CPU (course_tools.rehearsal, course_tools.runner --rehearse)."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from helpers import course, rehearsal
+from course_tools import rehearsal, runner
 from helpers.env import cpu_native_bf16
 
 from .conftest import REPO, stack_python
@@ -56,9 +56,9 @@ def test_the_stand_in_cache_says_what_it_serves(rehearsal_hf_home):
 
 def test_rehearsing_the_tiny_profile_says_there_is_nothing_to_rehearse(tmp_path, capsys):
     with pytest.raises(ValueError, match="Nothing to rehearse"):
-        course.run_course("tiny", tmp_path / "run", rehearse=True)
+        runner.run_course("tiny", tmp_path / "run", rehearse=True)
     with pytest.raises(SystemExit) as stopped:
-        course.main(["--profile", "tiny", "--rehearse", "--out", str(tmp_path / "run")])
+        runner.main(["--profile", "tiny", "--rehearse", "--out", str(tmp_path / "run")])
     assert stopped.value.code == 2 and "the tiny profile is itself the rehearsal" in capsys.readouterr().err
 
 
@@ -82,7 +82,7 @@ IN_REAL_MODEL_TIER = {"cpu": ("04_grpo_heuristic_rewards",)}
 
 
 def rehearsed(profile: str) -> list[str]:
-    return [e["notebook"].removesuffix(".ipynb") for e in course.COURSE
+    return [e["notebook"].removesuffix(".ipynb") for e in runner.COURSE
             if e["notebook"].removesuffix(".ipynb") not in IN_REAL_MODEL_TIER.get(profile, ())]
 
 
@@ -90,7 +90,7 @@ def rehearsed(profile: str) -> list[str]:
                                         for p in ("t4-16gb", "rtx2080ti-11gb", "a100-40gb", "cpu")])
 def rehearsal_run(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"rehearse-{request.param}")
-    rows = course.run_course(request.param, out, rehearse=True, only=[stem[:2] for stem in rehearsed(request.param)])
+    rows = runner.run_course(request.param, out, rehearse=True, only=[stem[:2] for stem in rehearsed(request.param)])
     return request.param, out, rows
 
 

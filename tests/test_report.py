@@ -1,4 +1,4 @@
-"""helpers.report: the course run's HTML page, checked as text and in headless Chromium."""
+"""course_tools.report: the course run's HTML page, checked as text and in headless Chromium."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from helpers.report import write_report
+from course_tools.report import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -58,7 +58,7 @@ def fake_run(tmp_path):
 def test_report_tables_show_each_stage_and_each_notebook(tmp_path):
     page = write_report(fake_run(tmp_path), profile="tiny").read_text()
     assert 'id="gsm8k"' in page and "after SFT (02)" in page and "41.7%" in page
-    assert 'id="genre"' in page and "RLOO, today&#x27;s TRL (05)" in page and "0.76" in page
+    assert 'id="genre"' in page and "RLOO, today&#39;s TRL (05)" in page and "0.76" in page
     assert page.count("not run") == 5  # 00, 01, 03, 04, 06 have no results in this run
     assert "No preference notebook ran." in page
     assert 'href="02_gsm8k_sft/02_gsm8k_sft.ipynb"' in page

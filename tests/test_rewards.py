@@ -114,8 +114,8 @@ def test_classifier_scorer_reads_text_and_names_unknown_labels():
 def test_notebook_04_trains_with_the_reward_cell_it_shows_and_that_cell_is_the_helpers_code():
     import nbformat
 
-    from helpers.course import NOTEBOOKS_DIR
-    from helpers.publish import reward_cell
+    from course_tools.publish import reward_cell
+    from helpers.lessons import NOTEBOOKS_DIR
 
     notebook = nbformat.read(NOTEBOOKS_DIR / "04_grpo_heuristic_rewards.ipynb", as_version=4)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]

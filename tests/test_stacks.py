@@ -1,6 +1,7 @@
 """Both stacks: each detects itself, and each loads every tiny model the other built, identically."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,10 +48,12 @@ def test_both_stacks_build_the_same_tiny_models(probes):
         assert flat(modern[name]["outputs"]) == pytest.approx(flat(legacy[name]["outputs"]), abs=1e-5)
 
 
-def test_helpers_import_on_the_legacy_stack(legacy_python):
-    modules = "env, profiles, tiny, course, data, answers, evaluation, plots"
-    out = run_python(legacy_python, "-c", f"from helpers import {modules}; print('ok')")
-    assert out.strip() == "ok"
+def test_every_helpers_module_imports_on_the_legacy_stack(legacy_python):
+    helpers = Path(__file__).resolve().parent.parent / "helpers"
+    modules = sorted(f"helpers.{p.stem}" for p in helpers.glob("*.py") if p.stem != "__init__")
+    modules += sorted(f"helpers.memory.{p.stem}" for p in (helpers / "memory").glob("*.py") if p.stem != "__init__")
+    out = run_python(legacy_python, "-c", f"import importlib\nfor m in {modules!r}: importlib.import_module(m)\nprint('ok')")
+    assert out.strip() == "ok" and len(modules) > 15
 
 
 def test_the_real_minilm_loads_offline_on_the_legacy_stack_and_barely_sees_a_changed_number(legacy_python):

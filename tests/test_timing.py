@@ -4,7 +4,7 @@ behind them (fp32 PPO, the optimizer step, unmerged LoRA generation, the publish
 import pytest
 
 import helpers.timing as timing
-from helpers.course import COURSE
+from helpers.lessons import COURSE
 from helpers.memory.estimate import model_spec
 from helpers.profiles import PROFILES, with_overrides
 from helpers.timing import GPUS, PROFILE_GPUS, anchors, minutes
@@ -158,7 +158,8 @@ def test_the_high_end_reproduces_the_published_t4_runs():
 # ----- one source for printed times ----------------------------------------------------------------------
 
 def test_every_printed_time_comes_from_the_estimate():
-    from helpers.publish import course_map, gpu_hours_paragraph, needs_line
+    from course_tools.publish import gpu_hours_paragraph, needs_line
+    from helpers.overview import course_map
 
     for section in SECTIONS:
         line = needs_line(section)

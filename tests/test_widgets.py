@@ -43,7 +43,7 @@ def test_a_hub_id_loads_from_the_hugging_face_cache_as_a_real_profile_names_it(r
     import os
     import subprocess
 
-    from helpers import rehearsal
+    from course_tools import rehearsal
 
     from .conftest import REPO
 

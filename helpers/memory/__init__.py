@@ -3,7 +3,7 @@
 - ``estimate(kind, model, ...)``: the peak of a training step, as a breakdown (estimate.py);
 - ``PeakMemory``, ``tensor_bytes``: measured peaks, on a GPU or a CPU (measure.py);
 - ``recommend(gpu_memory_gb, notebook)``: settings that fit, cheapest in quality first (fit.py);
-- ``python -m helpers.memory validate``: estimates against measured steps of real-size models.
+- ``python -m course_tools.memory_check``: estimates against measured steps of real-size models.
 """
 
 from helpers.memory.estimate import (

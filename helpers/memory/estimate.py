@@ -7,7 +7,7 @@
 The numbers come from the model's architecture (its config: parameters, layers, hidden size,
 vocabulary) and the setup (batch, lengths, precision, LoRA, 4-bit, the extra models each
 algorithm holds). The per-token activation sizes were measured on GPT-2 and Qwen2 layers with
-``helpers.memory.PeakMemory`` and are checked by ``python -m helpers.memory validate``.
+``helpers.memory.PeakMemory`` and are checked by ``python -m course_tools.memory_check``.
 
 A training step's memory peaks in one of three phases, and the estimate reports the largest:
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from helpers.env import cpu_native_bf16
+from helpers.lessons import PROMPT_TOKENS
 from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estimate
 
 # Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
 # Qwen's chat template and the system prompt add ~80; notebook 01's genre prompts are a few words.
-PROMPT_TOKENS = {"genre_ppo": 8, "ppo_sft": 128, "grpo": 200, "genre_rloo": 8, "preferences": 8}
 GPU_CLASSES = {"RTX 2080 Ti 11 GB": 11, "T4 16 GB": 16, "A100 40 GB": 40, "A100 80 GB": 80}
 # A card never gives all its memory to tensors: the CUDA context (~0.5 GB) and the caching
 # allocator's fragmentation (~10%) come first.

@@ -1,7 +1,7 @@
 """Check ``estimate`` against measured training steps of real-size models with random weights.
 
-    python -m helpers.memory validate            # every case; a few minutes on a 2-core CPU
-    python -m helpers.memory validate --small    # the quick cases the tests run
+    python -m course_tools.memory_check            # every case; a few minutes on a 2-core CPU
+    python -m course_tools.memory_check --small    # the quick cases the tests run
 
 Each case builds its architecture from the configs in this package (GPT-2, distilgpt2,
 Qwen2.5-0.5B, DistilBERT: no download), runs one warm-up step (so the optimizer's states exist,
@@ -277,9 +277,8 @@ def validate(cases: list[Case], tolerance: float = 0.15, device: str | None = No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.memory", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m course_tools.memory_check", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["validate"])
     parser.add_argument("--small", action="store_true", help="only the quick cases (seconds)")
     parser.add_argument("--case", default="", help="only the cases whose name contains this text")
     parser.add_argument("--tolerance", type=float, default=0.15)

@@ -1,6 +1,6 @@
 """The rehearsal of a real profile: every notebook, cell and branch it takes, on a CPU, offline, in minutes.
 
-    python -m helpers.course --profile t4-16gb --rehearse
+    python -m course_tools.runner --profile t4-16gb --rehearse
 
 runs the course with the real profile's settings (hub ids, LoRA, gradient checkpointing, batch
 sizes, the playground, the runner's hand-offs, the report) and only the counts cut: steps, data
@@ -30,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from helpers import tiny
+from helpers.data import SAMPLE_FILE
 from helpers.env import PACKAGED_MODELS, packaged_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,8 +71,6 @@ def gsm8k_files() -> tuple[dict, str]:
     for folder in GSM8K_DIRS:
         if (folder / "train.jsonl").is_file() and (folder / "test.jsonl").is_file():
             return {"train": str(folder / "train.jsonl"), "test": str(folder / "test.jsonl")}, f"the real problems in {folder}"
-    from helpers.data import SAMPLE_FILE
-
     print(f"No GSM8K files in {', '.join(map(str, GSM8K_DIRS))}: the rehearsal serves the course's 62-problem "
           f"sample as openai/gsm8k (set RLHF_GSM8K_DIR to a folder with train.jsonl and test.jsonl).")
     return {"train": str(SAMPLE_FILE), "test": str(SAMPLE_FILE)}, f"the course sample {SAMPLE_FILE.name}"

@@ -1,6 +1,6 @@
-"""The course map, the results each notebook leaves behind, and the runner that executes the course.
+"""The runner that executes the course.
 
-    python -m helpers.course --profile tiny --out runs/tiny
+    python -m course_tools.runner --profile tiny --out runs/tiny
 
 runs every notebook that exists, each in its stack's Jupyter kernel, with papermill, into
 ``runs/tiny/<notebook>/``, and writes ``summary.md``, ``summary.json`` and ``report.html``. A notebook that fails
@@ -18,66 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+from course_tools import rehearsal
+from course_tools.report import write_report
 from helpers.env import STACKS
-
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = REPO / "notebooks"
-
-# Per notebook: its file, stack (00 runs on either; the runner uses modern), profile section, title,
-# what a student learns, and which earlier notebook's output folder it reads (parameter -> notebook).
-# GPU memory and time come from helpers.memory and helpers.timing (helpers.publish writes them out).
-COURSE = [
-    dict(notebook="00_setup_and_trl_versions.ipynb", stack="modern", section="setup", title="00 setup and TRL versions",
-         learn="which stack and why; a working environment; a first generation"),
-    dict(notebook="01_genre_ppo_bert_reward.ipynb", stack="legacy", section="genre_ppo",
-         title="01 genre PPO with a BERT reward", learn="classic PPO: GPT-2 learns a genre from a classifier's reward"),
-    dict(notebook="02_gsm8k_sft.ipynb", stack="modern", section="sft", title="02 GSM8K SFT",
-         learn="supervised fine-tuning of GPT-2 on math word problems"),
-    dict(notebook="03_ppo_on_sft_model.ipynb", stack="legacy", section="ppo_sft", title="03 PPO on the SFT model",
-         learn="reference model and KL, MiniLM similarity reward, 16-bit weights",
-         inputs={"sft_checkpoint": "02_gsm8k_sft"}),
-    dict(notebook="04_grpo_heuristic_rewards.ipynb", stack="modern", section="grpo", title="04 GRPO with heuristic rewards",
-         learn="DeepSeek-style GRPO on Qwen2.5-0.5B-Instruct, no reward network"),
-    dict(notebook="05_rloo_genre_modern_trl.ipynb", stack="modern", section="genre_rloo", title="05 RLOO on the genre task",
-         learn="PPO's successor in today's TRL, side by side with 01, and how to migrate",
-         inputs={"genre_run": "01_genre_ppo_bert_reward"}),
-    dict(notebook="06_preferences_reward_model_dpo.ipynb", stack="modern", section="preferences",
-         title="06 preferences, a reward model and DPO",
-         learn="human preferences, a Bradley-Terry reward model, DPO against RLOO, and reward over-optimisation",
-         inputs={"genre_run": "01_genre_ppo_bert_reward"}),
-]
-
-
-def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
-    """Write ``metrics.json`` atomically (a reader never sees half a file).
-
-    >>> write_metrics("outputs/02_gsm8k_sft", {"notebook": "02_gsm8k_sft", "profile": "tiny", "wall_seconds": 41.2})
-    """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "metrics.json"
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(metrics, indent=2, default=str))
-    partial.replace(path)
-    return path
-
-
-def learning_block(values: list[float], metric: str) -> dict:
-    """Did an RL run learn? The mean of the first and of the last quarter of a logged metric.
-
-    >>> learning_block([0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9], "reward")["last_quarter_mean"]
-    0.85
-    """
-    values = [float(v) for v in values if v is not None]
-    if len(values) < 4:
-        raise ValueError(f"Only {len(values)} logged values of {metric!r}: log more often to compare quarters.")
-    quarter = len(values) // 4
-    return {
-        "metric": metric,
-        "first_quarter_mean": round(sum(values[:quarter]) / quarter, 4),
-        "last_quarter_mean": round(sum(values[-quarter:]) / quarter, 4),
-        "points": len(values),
-    }
+from helpers.lessons import COURSE, NOTEBOOKS_DIR, REPO
+from helpers.profiles import get_profile
 
 
 def key_metrics(metrics: dict) -> str:
@@ -228,11 +173,9 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     """Run every notebook that exists (or those whose names start with one of `only`).
 
     A notebook whose input notebook failed (or was skipped) in this run is skipped, and says why.
-    With ``rehearse``, a real profile runs offline on a CPU with stand-in models (helpers.rehearsal).
+    With ``rehearse``, a real profile runs offline on a CPU with stand-in models (course_tools.rehearsal).
     ``jobs`` notebooks run at once, each waiting for the notebooks it reads from (default: 2 on the tiny
     profile, whose notebooks use one CPU thread each; 1 elsewhere, where they share one GPU)."""
-    from helpers.profiles import get_profile
-
     if rehearse and profile in ("tiny", "auto"):
         raise ValueError(f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself the rehearsal. "
                          f"Rehearse a real profile: t4-16gb, rtx2080ti-11gb or a100-40gb.")
@@ -251,8 +194,6 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     if timeout_s is None and (profile == "tiny" or rehearse):
         timeout_s = TINY_CELL_TIMEOUT_S
     if rehearse:
-        from helpers import rehearsal
-
         hf_home = rehearsal.prepare()
         os.environ.update(rehearsal.environment(hf_home))  # the notebooks' kernels inherit it
         print(f"[course] rehearsal of {profile!r}: stand-ins from {hf_home}", flush=True)
@@ -267,9 +208,8 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     summary = {"profile": profile, "rehearsal": rehearse, "seed": seed, "total_seconds": round(total, 1), "notebooks": rows}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "summary.md").write_text(summary_markdown(rows, profile + (" (rehearsal)" if rehearse else ""), total))
-    from helpers.report import write_report
 
-    write_report(out_dir, profile, rows)
+    write_report(out_dir, profile, rows, lessons=COURSE)
     return rows
 
 

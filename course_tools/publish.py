@@ -1,16 +1,16 @@
 """Text in the notebooks and the README that is generated, so that it has one source.
 
-    python -m helpers.publish                  # rewrite what is stale
-    python -m helpers.publish --check          # list what is stale (the tests run this)
-    python -m helpers.publish --repo https://github.com/you/your-fork --ref main   # a fork: change it once here
+    python -m course_tools.publish                  # rewrite what is stale
+    python -m course_tools.publish --check          # list what is stale (the tests run this)
+    python -m course_tools.publish --repo https://github.com/you/your-fork --ref main   # a fork: once (pyproject.toml)
 
 What it writes:
 
 - every notebook's **setup cell** (``setup_cell``): on Colab it mounts Google Drive and installs the
-  course from ``COURSE_REPO`` at ``COURSE_REF`` with the notebook's stack, as a package;
+  course from the repository and ref of pyproject.toml's ``[tool.rlhf-course]`` with the notebook's stack, as a package;
 - the **GPU memory and time** line under each notebook's title, from ``helpers.memory`` and
   ``helpers.timing`` for every real profile;
-- the README's **course map** (the same figures, and Colab links at ``COURSE_REF``);
+- the README's **course map** (the same figures, and Colab links at that ref);
 - notebook 04's **reward functions** cell: the marked part of ``helpers/rewards.py``, so that students
   read and edit in the notebook the very code the tests check.
 """
@@ -21,47 +21,51 @@ import argparse
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
 
-from helpers.course import COURSE, NOTEBOOKS_DIR, REPO
+import jinja2  # a dependency of torch, so on every stack and on Colab
 
-COURSE_REPO = "https://github.com/rlhf-trl-course/rlhf-trl-course"
-COURSE_REF = "main"  # the branch or tag the Colab links open and the setup cells install, kept the same
+import helpers.rewards
+from helpers.lessons import COURSE, NOTEBOOKS_DIR, REPO
+from helpers.overview import PROFILE_NAMES, course_map, cpu_minutes, needs
+from helpers.timing import hours_range_text
+
+PYPROJECT = REPO / "pyproject.toml"
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def course_source(pyproject: Path = PYPROJECT) -> tuple[str, str]:
+    """The repository and ref that Colab links open and setup cells install: pyproject.toml's
+    ``[tool.rlhf-course]`` table."""
+    table = tomllib.loads(pyproject.read_text())["tool"]["rlhf-course"]
+    return table["repository"], table["ref"]
+
+
+def set_course_source(repo: str, ref: str, pyproject: Path = PYPROJECT) -> None:
+    """Write a fork's repository and ref into pyproject.toml's ``[tool.rlhf-course]`` table."""
+    text = pyproject.read_text()
+    for key, value in (("repository", repo), ("ref", ref)):
+        line = f"{key} = {json.dumps(value)}"  # a TOML basic string, as JSON writes it
+        text, count = re.subn(rf"(?m)^{key} = \".*\"$", lambda _, line=line: line, text, count=1)
+        if count != 1:
+            raise ValueError(f"{pyproject} has no {key} line in its [tool.rlhf-course] table.")
+    pyproject.write_text(text)
+    if course_source(pyproject) != (repo, ref):
+        raise ValueError(f"{pyproject}: the [tool.rlhf-course] table did not take {repo!r} at {ref!r}.")
+
+
 README = REPO / "README.md"
-PROFILE_NAMES = {"rtx2080ti-11gb": "11 GB", "t4-16gb": "T4", "a100-40gb": "A100"}
 COURSE_TIME = REPO / "benchmarks" / "course_time.json"  # written by benchmarks/course_time.py
-MAP_START, MAP_END = "<!-- course map: written by python -m helpers.publish -->", "<!-- end of course map -->"
+MAP_START, MAP_END = "<!-- course map: written by python -m course_tools.publish -->", "<!-- end of course map -->"
 
-SETUP_CELL = '''# Setup. On Colab: keep results on Google Drive (each notebook runs in a runtime of its own there)
-# and install the course, at the revision its Colab link opened, with this notebook's stack.
-# Elsewhere: only the stack check. Written by `python -m helpers.publish`: a fork changes COURSE_REPO there.
-import importlib
-import os
-import subprocess
-import sys
-import time
-
-COURSE_REPO = "{repo}"
-COURSE_REF = "{ref}"
-STACK = "{stack}"
-if "google.colab" in sys.modules:
-    try:
-        from google.colab import drive
-
-        drive.mount("/content/drive")
-        os.environ.setdefault("RLHF_STORAGE", "/content/drive/MyDrive/rlhf-trl-course")
-    except Exception as error:  # declined, or no Drive: outputs stay in /content and die with the runtime
-        print(f"Google Drive is not mounted ({{error}}). Outputs go to /content and vanish with this runtime, so the "
-              f"next notebook cannot find them: run this cell again to mount Drive, or download the output folder.")
-    install = [sys.executable, "-m", "pip", "install", f"rlhf-trl-course[{{STACK}}] @ git+{{COURSE_REPO}}@{{COURSE_REF}}"]
-    print("$", " ".join(install[2:]))
-    subprocess.run(install, check=True)  # shows its progress; after a failure, run the cell again
-    importlib.invalidate_caches()
-{check}notebook_start = time.time()'''
+# Templates without Python's escapes: the setup cell keeps its f-strings' braces as they are.
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
+                                undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
 
 
 REWARD_CELL = '''# The five reward functions GRPO calls. Edit them here: section 6 trains with what this cell defines.
-# Written by `python -m helpers.publish` from the marked part of helpers/rewards.py, which the tests check.
+# Written by `python -m course_tools.publish` from the marked part of helpers/rewards.py, which the tests check.
 # Values and format follow Will Brown's GRPO demo for GSM8K (gist willccbb/4676755236bb08cab5f4e54a0475d6fb).
 import re
 
@@ -74,38 +78,16 @@ REWARDS_START, REWARDS_END = "# --- the five rewards", "# --- end of the five re
 
 def reward_cell() -> str:
     """Notebook 04's reward cell: the part of helpers/rewards.py between its two markers."""
-    import helpers.rewards
-
     text = Path(helpers.rewards.__file__).read_text()
     start = text.index("\n", text.index(REWARDS_START)) + 1
     return REWARD_CELL.format(body=text[start:text.index(REWARDS_END)].rstrip())
 
 
-def setup_cell(stack: str, check: bool = True, repo: str = COURSE_REPO, ref: str = COURSE_REF) -> str:
-    """The first code cell of every notebook (00 runs on either stack: on Colab it installs the modern one)."""
-    check_lines = '\nfrom helpers.env import require_stack\n\nrequire_stack(STACK)\n' if check else "\n"
-    return SETUP_CELL.format(repo=repo, ref=ref, stack=stack, check=check_lines)
-
-
-def needs(section: str) -> dict:
-    """Per real profile: estimated peak GPU memory (GB) and the time (a helpers.timing.TimeEstimate, a range)
-    on that profile's GPU class."""
-    from helpers.memory.fit import notebook_estimate
-    from helpers.profiles import PROFILES
-    from helpers.timing import PROFILE_GPUS, minutes
-
-    settings = {name: PROFILES[name].notebook(section, rehearsal=False) for name in PROFILE_NAMES}
-    return {name: (notebook_estimate(section, settings[name]).gb,
-                   minutes(section, settings[name], PROFILE_GPUS[name]))
-            for name in PROFILE_NAMES}
-
-
-def cpu_minutes(section: str):
-    """The cpu profile's estimate on 2 CPU cores (a helpers.timing.TimeEstimate: one measured figure)."""
-    from helpers.profiles import PROFILES
-    from helpers.timing import minutes
-
-    return minutes(section, PROFILES["cpu"].notebook(section, rehearsal=False), "CPU")
+def setup_cell(stack: str, check: bool = True, repo: str | None = None, ref: str | None = None) -> str:
+    """The first code cell of every notebook (00 runs on either stack: on Colab it installs the modern one),
+    installing from ``repo`` at ``ref`` (default: pyproject.toml's)."""
+    repo, ref = repo or course_source()[0], ref or course_source()[1]
+    return _TEMPLATES.get_template("colab_setup.py.jinja").render(repo=repo, ref=ref, stack=stack, check=check)
 
 
 def needs_line(section: str) -> str:
@@ -119,21 +101,9 @@ def needs_line(section: str) -> str:
             f"minutes.")
 
 
-def course_map() -> list[dict]:
-    """One row per notebook: what it teaches, its stack, and its estimated needs on a free Colab T4."""
-    rows = []
-    for entry in COURSE:
-        if entry["section"] == "setup":
-            t4 = "none (CPU is fine)"
-        else:
-            gb, time = needs(entry["section"])["t4-16gb"]
-            t4 = f"~{gb:.1f} GB, {time.minutes_text}"
-        rows.append({"notebook": entry["notebook"], "stack": entry["stack"], "learn": entry["learn"],
-                     "on a T4 (estimated)": t4})
-    return rows
-
-
-def readme_course_map(ref: str = COURSE_REF, repo: str = COURSE_REPO) -> str:
+def readme_course_map(ref: str | None = None, repo: str | None = None) -> str:
+    """The README's course map, its Colab links at ``ref`` of ``repo`` (default: pyproject.toml's)."""
+    repo, ref = repo or course_source()[0], ref or course_source()[1]
     colab = "https://colab.research.google.com/github/" + repo.split("github.com/")[-1].strip("/")
     lines = [MAP_START, "| notebook | what you learn | stack | GPU memory and time on a T4 (estimated) | Colab |",
              "| --- | --- | --- | --- | --- |"]
@@ -149,12 +119,12 @@ def readme_course_map(ref: str = COURSE_REF, repo: str = COURSE_REPO) -> str:
 def tiny_time_paragraph() -> str:
     """The README's measured time of the tiny course, read from benchmarks/course_time.json."""
     if not COURSE_TIME.exists():
-        return "**The tiny course** has not been timed yet: `python benchmarks/course_time.py` measures it."
+        return "**The tiny course** has not been timed yet: `python -m benchmarks.course_time` measures it."
     measured = json.loads(COURSE_TIME.read_text())
     each = ", ".join(f"{stem[:2]} {row['wall_seconds']:.0f} s" for stem, row in measured["notebooks"].items())
     return (f"**The tiny course** (`bash scripts/course.sh`, after set-up, on an empty model cache) took "
             f"{measured['total_seconds']:.0f} s on {measured['machine']} ({measured['date']}, {measured['jobs']} "
-            f"notebooks at a time; each notebook: {each}), measured by `python benchmarks/course_time.py`.")
+            f"notebooks at a time; each notebook: {each}), measured by `python -m benchmarks.course_time`.")
 
 
 # Notebooks whose cpu profile keeps the lesson: the same models as on a GPU with less data and fewer steps.
@@ -170,8 +140,6 @@ def _and(items: list[str]) -> str:
 def gpu_hours_paragraph() -> str:
     """The README's paragraph on GPU time: the T4 course's total (the sum of helpers.timing's ranges) and the
     notebooks that run well on Colab's CPU runtime instead (the cpu profile's estimates)."""
-    from helpers.timing import hours_range_text
-
     times = [needs(entry["section"])["t4-16gb"][1] for entry in COURSE if entry["section"] != "setup"]
     hours = hours_range_text(sum(t.low_minutes for t in times), sum(t.high_minutes for t in times))
     number = {entry["section"]: entry["notebook"][:2] for entry in COURSE}
@@ -207,10 +175,11 @@ def _expected_notebook(path: Path, entry: dict, repo: str, ref: str):
     return notebook
 
 
-def publish(check: bool = False, repo: str = COURSE_REPO, ref: str = COURSE_REF) -> list[str]:
+def publish(check: bool = False, repo: str | None = None, ref: str | None = None) -> list[str]:
     """Rewrite the generated text (or, with ``check``, only list the files whose text is stale)."""
     import nbformat
 
+    repo, ref = repo or course_source()[0], ref or course_source()[1]
     stale = []
     for entry in COURSE:
         path = NOTEBOOKS_DIR / entry["notebook"]
@@ -236,13 +205,12 @@ def publish(check: bool = False, repo: str = COURSE_REPO, ref: str = COURSE_REF)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write the generated parts of the notebooks and the README.")
     parser.add_argument("--check", action="store_true", help="only list stale files; exit 1 if any")
-    parser.add_argument("--repo", default=COURSE_REPO, help="the course's repository (a fork's URL)")
-    parser.add_argument("--ref", default=COURSE_REF, help="the branch or tag students open and install")
+    repo, ref = course_source()
+    parser.add_argument("--repo", default=repo, help="the course's repository (a fork's URL)")
+    parser.add_argument("--ref", default=ref, help="the branch or tag students open and install")
     args = parser.parse_args(argv)
-    if (args.repo, args.ref) != (COURSE_REPO, COURSE_REF):
-        source = Path(__file__)
-        text = source.read_text().replace(f'COURSE_REPO = "{COURSE_REPO}"', f'COURSE_REPO = "{args.repo}"')
-        source.write_text(text.replace(f'COURSE_REF = "{COURSE_REF}"', f'COURSE_REF = "{args.ref}"'))
+    if (args.repo, args.ref) != (repo, ref) and not args.check:
+        set_course_source(args.repo, args.ref)  # data, not source: later runs read it back
     stale = publish(check=args.check, repo=args.repo, ref=args.ref)
     print(("Stale: " if args.check else "Rewrote: ") + (", ".join(stale) or "nothing"))
     return 1 if args.check and stale else 0

@@ -1,5 +1,0 @@
-import sys
-
-from helpers.memory.validate import main
-
-sys.exit(main())

@@ -80,9 +80,8 @@ def preferences_like_rloo(genre_ppo: dict, **values) -> dict:
 _TINY = {
     "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
     "genre_ppo": (_TINY_GENRE_PPO := dict(
-        # The classifier is fine-tuned from the real all-MiniLM-L6-v2 encoder (a 6-layer BERT): a random-init
-        # one learned the templates' words and put 85-92% of hand-written sentences in the wrong class. 2 epochs at
-        # 1.5e-4: as accurate as 3 at 1e-4 (held out and unseen), in two thirds of the time.
+        # The classifier: the real all-MiniLM-L6-v2 fine-tuned (a random-init one misread hand-written text);
+        # why these numbers: docs/decisions.md.
         policy_model="tiny-gpt2", classifier_model=MINILM, genre_source="generated",
         texts_per_genre=100, target_genre="scifi", classifier_epochs=2, classifier_learning_rate=1.5e-4,
         warm_start_epochs=15, warm_start_learning_rate=3e-3, ppo_steps=60, batch_size=16,
@@ -93,25 +92,18 @@ _TINY = {
         batch_size=8, gradient_accumulation_steps=1, max_length=160, learning_rate=3e-3,
         precision="fp32", gradient_checkpointing=False, eval_max_new_tokens=48,
     ),
-    # 16 problems a step: with 4, PPO rewarded whichever answers were often right, and held-out greedy
-    # accuracy fell on every seed tried; similarity_weight 0.1: the correctness term leads.
+    # 16 problems a step, each seen about once (train_size = 200 steps x 16), so that held-out accuracy
+    # rises; the correctness term leads the similarity (docs/decisions.md).
     "ppo_sft": dict(
-        # The real all-MiniLM-L6-v2 (its package ships it). train_size: as many problems as PPO draws
-        # (200 steps x 16), each practised about once; on 400, met 8 times each, the model memorised
-        # them (seed 2: greedy 47.5% -> 59% on those, 44% -> 40.5% held out). init_kl_coef 0.1: at 0.02
-        # held-out accuracy still fell on one seed in five.
         policy_model="sft_checkpoint", small_policy_model="tiny-distilgpt2", reward_model=MINILM,
         data_source="arithmetic", train_size=3200, eval_size=200, precision="fp32", lora=False, ppo_steps=200,
         batch_size=64, mini_batch_size=16, samples_per_problem=4, max_new_tokens=32, eval_max_new_tokens=48,
         learning_rate=1e-4, init_kl_coef=0.1, similarity_weight=0.1,
         contrast=False,  # section 9's similarity-only run doubles 03's time; the tests run it once
     ),
-    # beta: RLOO subtracts beta x KL from the raw probability, which 01's PPO had whitened to unit scale
-    # first: 0.05 drowned the differences between a prompt's texts on 2 of 5 seeds.
+    # beta: on the raw probability (01's PPO whitens it), 0.05 drowned the differences (docs/decisions.md).
     "genre_rloo": rloo_like_ppo(_TINY_GENRE_PPO, num_generations=4, beta=0.001),
-    # 06: 4000 comparisons of 01's warm-started policy's texts, labelled by 01's classifier; about half are ties
-    # (both texts far from sci-fi), dropped. Measured on seed 0: 600 comparisons without the tie rule, 10% flipped,
-    # 57% held-out accuracy (a coin on the ties); 4000 with it, 10% flipped, 74-76% (the flips cap it); 5%: 82%.
+    # 06: 01's texts compared by 01's classifier, ties dropped (about half); 5% of labels flipped (docs/decisions.md).
     "preferences": preferences_like_rloo(
         _TINY_GENRE_PPO, pairs=4000, annotator_noise=0.05, tie_margin=0.05, held_out=0.2, reward_epochs=3,
         reward_batch_size=16, reward_learning_rate=1e-3, dpo_epochs=2, dpo_batch_size=16, dpo_learning_rate=3e-4,
@@ -119,6 +111,7 @@ _TINY = {
         rl_steps=160, num_generations=4, num_iterations=2, rl_learning_rate=3e-4, rl_beta=0.05, sweep_betas=(0.01, 0.0),
         sweep_steps=480, checkpoints=6, eval_prompts=64,
     ),
+    # 04: the format rises; held-out accuracy does not, at any setting tried (docs/decisions.md).
     "grpo": dict(
         model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=200,
         warm_start_examples=800, warm_start_epochs=2, warm_start_learning_rate=3e-3,
@@ -170,8 +163,7 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
         "ppo_sft": dict(
             policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM,
             data_source="hub", train_size=7473, eval_size=250, precision=precision, lora=False,
-            # 150 PPO steps (was 200): 03 runs them twice (the contrast), <= 90 min on a T4 at the high end;
-            # 200 steps cost ~26 min more there and show each run 200 more problems
+            # 150 PPO steps: 03 runs them twice (the contrast) within 90 min on a T4 (docs/decisions.md)
             ppo_steps=150, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
             samples_per_problem=4,
             max_new_tokens=128, eval_max_new_tokens=256, learning_rate=1.41e-5, init_kl_coef=0.2,
@@ -196,9 +188,8 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
 
 
 # The cpu profile: real pretrained models small enough for a laptop's CPU (or Apple silicon, which runs it
-# on the CPU too), each notebook sized for about half an hour. 04 trains the real SmolLM2-135M-Instruct,
-# which seldom writes the tags (10% of 48 GSM8K answers; most GRPO groups would tie and teach nothing):
-# a short SFT on worked answers in the format comes first (35% after it), like DeepSeek-R1's cold start.
+# on the CPU too), each notebook sized for about half an hour. 04's SmolLM2-135M-Instruct seldom writes the
+# tags, so a short SFT in the format comes first, like DeepSeek-R1's cold start (docs/decisions.md).
 _CPU_GENRE_PPO = dict(
     policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, genre_source="hub", texts_per_genre=200,
     target_genre="scitech", classifier_epochs=1, classifier_learning_rate=5e-5, warm_start_epochs=0,
@@ -249,8 +240,7 @@ PROFILES = {
         "rtx2080ti-11gb", "an 11 GB card (RTX 2080 Ti, RTX 3060 12 GB): LoRA, batch size 1 for GRPO",
         "cuda", 10.5,
         _gpu_profile(sft_batch=4, ppo_batch=8, precision="fp16", grpo=dict(
-            # 4 problems x 8 a step as on the T4, one completion per micro-batch; 50 steps (was 500, ~4 h at
-            # 512 tokens): <= 60 min by helpers.timing's high end
+            # the T4's 4 problems x 8 a step, one completion per micro-batch; 50 steps: <= 60 min (docs/decisions.md)
             per_device_train_batch_size=1, gradient_accumulation_steps=32, num_generations=8,
             max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True, max_steps=50,
         )),
@@ -259,11 +249,10 @@ PROFILES = {
         "t4-16gb", "a free Colab T4 (16 GB, no bf16): fp16, LoRA for GRPO",
         "cuda", 14.5,
         _gpu_profile(sft_batch=8, ppo_batch=16, precision="fp16", grpo=dict(
-            # 4 problems x 8 a step (was 2): decoding 512 tokens costs the same for 16 or 32 completions
+            # 4 problems x 8 a step: decoding 512 tokens costs the same for 16 or 32 completions
             per_device_train_batch_size=8, gradient_accumulation_steps=4, num_generations=8,
             max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True,
-            # 50 steps (was 300, ~4 h at 512 tokens): <= 60 min by helpers.timing's high end; each 50 more
-            # steps (~42 min) shows the policy 200 more problems
+            # 50 steps: <= 60 min at helpers.timing's high end (docs/decisions.md)
             max_steps=50,
         )),
     ),
@@ -272,7 +261,7 @@ PROFILES = {
         "cuda", 38.0,
         _gpu_profile(sft_batch=16, ppo_batch=64, precision="bf16", grpo=dict(  # 16 x 1 would need ~35 GB
             per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=16,
-            # 200 steps of one problem x 16 (was 500, ~2 h at 512 tokens): <= 60 min by helpers.timing's high end
+            # 200 steps of one problem x 16: <= 60 min at helpers.timing's high end (docs/decisions.md)
             max_completion_length=512, lora=False, load_in_4bit=False, gradient_checkpointing=False, max_steps=200,
         )),
     ),

@@ -3,7 +3,7 @@
     python -m course_tools.memory_check            # every case; a few minutes on a 2-core CPU
     python -m course_tools.memory_check --small    # the quick cases the tests run
 
-Each case builds its architecture from the configs in this package (GPT-2, distilgpt2,
+Each case builds its architecture from the configs helpers.memory ships (GPT-2, distilgpt2,
 Qwen2.5-0.5B, DistilBERT: no download), runs one warm-up step (so the optimizer's states exist,
 as in every step but the first), then measures the second with ``PeakMemory``: CUDA's peak
 allocation on a GPU, live tensor bytes on a CPU. The step mirrors its trainer's memory pattern:

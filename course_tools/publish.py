@@ -33,6 +33,9 @@ from helpers.timing import hours_range_text
 
 PYPROJECT = REPO / "pyproject.toml"
 TEMPLATES = Path(__file__).with_name("templates")
+README = REPO / "README.md"
+COURSE_TIME = REPO / "benchmarks" / "course_time.json"  # written by benchmarks/course_time.py
+MAP_START, MAP_END = "<!-- course map: written by python -m course_tools.publish -->", "<!-- end of course map -->"
 
 
 def course_source(pyproject: Path = PYPROJECT) -> tuple[str, str]:
@@ -54,10 +57,6 @@ def set_course_source(repo: str, ref: str, pyproject: Path = PYPROJECT) -> None:
     if course_source(pyproject) != (repo, ref):
         raise ValueError(f"{pyproject}: the [tool.rlhf-course] table did not take {repo!r} at {ref!r}.")
 
-
-README = REPO / "README.md"
-COURSE_TIME = REPO / "benchmarks" / "course_time.json"  # written by benchmarks/course_time.py
-MAP_START, MAP_END = "<!-- course map: written by python -m course_tools.publish -->", "<!-- end of course map -->"
 
 # Templates without Python's escapes: the setup cell keeps its f-strings' braces as they are.
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,

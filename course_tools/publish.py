@@ -27,7 +27,7 @@ from pathlib import Path
 import jinja2  # a dependency of torch, so on every stack and on Colab
 
 import helpers.rewards
-from helpers.lessons import COURSE, NOTEBOOKS_DIR, REPO
+from helpers.lessons import COURSE, NOTEBOOKS_DIR, REPO, unlisted_notebooks
 from helpers.overview import PROFILE_NAMES, course_map, cpu_minutes, needs
 from helpers.timing import hours_range_text
 
@@ -126,10 +126,9 @@ def tiny_time_paragraph() -> str:
             f"notebooks at a time; each notebook: {each}), measured by `python -m benchmarks.course_time`.")
 
 
-# Notebooks whose cpu profile keeps the lesson: the same models as on a GPU with less data and fewer steps.
-# 03 and 04 learn on GSM8K by RL, which a CPU cannot afford: 12 PPO steps in 03, and SmolLM2's GRPO in 04
-# teaches the answer format, not the arithmetic.
-CPU_RUNTIME_SECTIONS = ("genre_ppo", "sft", "genre_rloo", "preferences")
+# The lessons whose cpu profile keeps the lesson (``cpu_runtime`` in helpers.lessons): the same models as on a
+# GPU with less data and fewer steps. 03 and 04 learn on GSM8K by RL, which a CPU cannot afford: 12 PPO steps
+# in 03, and SmolLM2's GRPO in 04 teaches the answer format, not the arithmetic.
 
 
 def _and(items: list[str]) -> str:
@@ -142,9 +141,10 @@ def gpu_hours_paragraph() -> str:
     times = [needs(entry["section"])["t4-16gb"][1] for entry in COURSE if entry["section"] != "setup"]
     hours = hours_range_text(sum(t.low_minutes for t in times), sum(t.high_minutes for t in times))
     number = {entry["section"]: entry["notebook"][:2] for entry in COURSE}
-    on_cpu = [f"{number[section]} ({cpu_minutes(section).minutes_text})" for section in CPU_RUNTIME_SECTIONS]
+    on_cpu = [f"{number[entry['section']]} ({cpu_minutes(entry['section']).minutes_text})" for entry in COURSE
+              if entry.get("cpu_runtime")]
     on_gpu = [number[entry["section"]] for entry in COURSE
-              if entry["section"] not in CPU_RUNTIME_SECTIONS + ("setup",)]
+              if not entry.get("cpu_runtime") and entry["section"] != "setup"]
     return (f"**GPU time.** The whole course on the T4 profile takes {hours} GPU-hours by `helpers.timing` "
             f"(the sum of the ranges above: training and evaluation, from a fast host to Colab's; installs, "
             f"loading and the other cells add a few minutes a notebook). Colab rations free GPU time: give the "
@@ -179,7 +179,7 @@ def publish(check: bool = False, repo: str | None = None, ref: str | None = None
     import nbformat
 
     repo, ref = repo or course_source()[0], ref or course_source()[1]
-    stale = []
+    stale = [f"notebooks/{name} (no record in helpers/lessons.py)" for name in unlisted_notebooks(COURSE, NOTEBOOKS_DIR)]
     for entry in COURSE:
         path = NOTEBOOKS_DIR / entry["notebook"]
         if not path.exists():

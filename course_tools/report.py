@@ -20,16 +20,6 @@ from markupsafe import Markup
 
 from helpers.lessons import COURSE
 
-# GSM8K stages: (stage, notebook stem, "before" or "after")
-GSM8K_STAGES = [
-    ("base model", "02_gsm8k_sft", "before"),
-    ("after SFT (02)", "02_gsm8k_sft", "after"),
-    ("after PPO (03)", "03_ppo_on_sft_model", "after"),
-    ("after PPO with similarity alone (03's contrast)", "03_ppo_on_sft_model", "contrast"),
-    ("before GRPO (04: a chat model, not 02's)", "04_grpo_heuristic_rewards", "before"),
-    ("after GRPO (04)", "04_grpo_heuristic_rewards", "after"),
-]
-GENRE_RUNS = [("PPO, legacy TRL (01)", "01_genre_ppo_bert_reward"), ("RLOO, today's TRL (05)", "05_rloo_genre_modern_trl")]
 PAGE = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
                           autoescape=True, trim_blocks=True, undefined=jinja2.StrictUndefined
                           ).get_template("report.html.jinja")
@@ -67,8 +57,9 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
     metrics = {Path(e["notebook"]).stem: _load(run_dir, Path(e["notebook"]).stem) for e in entries}
     status = {Path(r["notebook"]).stem: r for r in summary or []}
 
+    shown = {Path(e["notebook"]).stem: e.get("report", {}) for e in entries}  # what each lesson's record asks for
     gsm8k_rows = []
-    for stage, stem, when in GSM8K_STAGES:
+    for stem, stage, when in ((stem, *stage) for stem, report in shown.items() for stage in report.get("gsm8k", ())):
         m = metrics.get(stem) or {}
         evaluation = m.get("eval")
         result = (m.get("contrast") or {}).get("after") if when == "contrast" else evaluation and evaluation[when]
@@ -77,7 +68,7 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
             gsm8k_rows.append([stage, model, _percent(result.get("strict")),
                                _percent(result.get("lenient")), evaluation["sample_size"]])
     genre_rows = []
-    for name, stem in GENRE_RUNS:
+    for stem, name in ((stem, report["genre"]) for stem, report in shown.items() if "genre" in report):
         m = metrics.get(stem)
         if m and m.get("learning"):
             genre_rows.append([name, m["learning"]["metric"], m["learning"]["first_quarter_mean"],
@@ -98,7 +89,8 @@ def write_report(run_dir: str | Path, profile: str = "", summary: list[dict] | N
             figures.append(dict(data=base64.b64encode(image.read_bytes()).decode(), name=image.name, notebook=stem))
 
     page = PAGE.render(profile=profile, gsm8k=gsm8k_rows, genre=genre_rows, notebooks=notebook_rows, figures=figures,
-                       preferences=_preferences(metrics.get("06_preferences_reward_model_dpo")))
+                       preferences=next((_preferences(metrics.get(stem)) for stem, report in shown.items()
+                                         if report.get("preferences")), None))
     path = run_dir / "report.html"
     path.write_text(page)
     return path

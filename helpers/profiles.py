@@ -4,8 +4,8 @@ A notebook reads its own section: ``settings = get_profile("tiny").notebook("sft
 ``settings.model_id``, ``settings.epochs`` and so on. Nothing else in a notebook branches on the
 profile. ``get_profile("auto")`` picks the profile for the GPU it finds.
 
-Notebook sections: setup (00), genre_ppo (01), sft (02), ppo_sft (03), grpo (04), genre_rloo (05),
-preferences (06).
+Notebook sections: one per lesson of ``helpers.lessons``: setup (00), genre_ppo (01), sft (02),
+ppo_sft (03), grpo (04), genre_rloo (05), preferences (06). Every profile has every section.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Optional
 
-NOTEBOOK_SECTIONS = ("setup", "genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo", "preferences")
+from helpers.lessons import COURSE, LessonError
+
+NOTEBOOK_SECTIONS = tuple(lesson["section"] for lesson in COURSE)  # one per lesson (helpers.lessons)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,22 @@ PROFILES = {
 }
 
 
+def check_sections(profiles: dict[str, Profile], lessons: list[dict]) -> None:
+    """Every lesson's section in every profile, and a cut for every section in REHEARSAL_CUTS, or a LessonError
+    that names what is missing."""
+    for lesson in lessons:
+        section = lesson["section"]
+        lacking = [name for name, profile in profiles.items() if section not in profile.notebooks]
+        if lacking:
+            raise LessonError(f"Lesson {lesson['notebook']!r} reads profile section {section!r}, which profiles "
+                              f"{lacking} lack: add the section to each profile's table in helpers/profiles.py.")
+        if section not in REHEARSAL_CUTS:
+            raise LessonError(f"Lesson {lesson['notebook']!r}: section {section!r} has no REHEARSAL_CUTS entry.")
+
+
+check_sections(PROFILES, COURSE)
+
+
 def with_overrides(settings: SimpleNamespace, **overrides) -> SimpleNamespace:
     """The settings with every override that is not None applied (a notebook's optional parameters).
 
@@ -349,8 +367,9 @@ def cpu_profile_notice() -> str:
     from helpers.timing import minutes
 
     cpu = PROFILES["cpu"]
-    times = ", ".join(f"{number} ~{minutes(section, cpu.notebook(section, rehearsal=False), 'CPU').total_minutes:.0f} min"
-                      for number, section in zip(("01", "02", "03", "04", "05", "06"), NOTEBOOK_SECTIONS[1:]))
+    times = ", ".join(f"{lesson['notebook'][:2]} ~"
+                      f"{minutes(lesson['section'], cpu.notebook(lesson['section'], rehearsal=False), 'CPU').total_minutes:.0f} min"
+                      for lesson in COURSE if lesson["section"] != "setup")
     return (f"No CUDA GPU found: profile 'cpu', real small models on this CPU (training and evaluation, "
             f"estimated on 2 cores: {times}; loading and the other cells add a few minutes, more cores are faster). "
             f"Apple silicon runs it on the CPU too. For the full course, open the notebook in Colab (Runtime > "

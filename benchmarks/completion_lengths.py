@@ -24,32 +24,47 @@ from helpers.env import resolve_model
 LIMITS = (128, 200, 256, 384, 512)
 
 
-def lengths(model, tokenizer, questions: list[str], max_new_tokens: int, batch_size: int) -> list[int]:
+def lengths(
+    model, tokenizer, questions: list[str], max_new_tokens: int, batch_size: int
+) -> list[int]:
     """New tokens per answer up to its end-of-turn token (max_new_tokens + 1 when it never ended)."""
     tokenizer.padding_side = "left"
     found = []
     for start in range(0, len(questions), batch_size):
-        prompts = [tokenizer.apply_chat_template(chat_prompt(q), tokenize=False, add_generation_prompt=True)
-                   for q in questions[start:start + batch_size]]
+        prompts = [
+            tokenizer.apply_chat_template(
+                chat_prompt(q), tokenize=False, add_generation_prompt=True
+            )
+            for q in questions[start : start + batch_size]
+        ]
         batch = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
         with torch.no_grad():
-            out = model.generate(**batch, do_sample=True, temperature=1.0, max_new_tokens=max_new_tokens,
-                                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
-        for row in out[:, batch.input_ids.shape[1]:]:
+            out = model.generate(
+                **batch,
+                do_sample=True,
+                temperature=1.0,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            )
+        for row in out[:, batch.input_ids.shape[1] :]:
             ends = (row == tokenizer.eos_token_id).nonzero()
             found.append(int(ends[0]) + 1 if len(ends) else max_new_tokens + 1)
     return found
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="HuggingFaceTB/SmolLM2-135M-Instruct")
     parser.add_argument("--problems", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=max(LIMITS))
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", default="runs/completion_lengths.json")
     args = parser.parse_args()
-    os.environ.setdefault("RLHF_GSM8K_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"))
+    os.environ.setdefault(
+        "RLHF_GSM8K_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k")
+    )
     torch.manual_seed(0)
     path = resolve_model(args.model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -59,10 +74,17 @@ def main() -> None:
     start = time.time()
     found = sorted(lengths(model, tokenizer, questions, args.max_new_tokens, args.batch_size))
     result = {
-        "model": args.model, "problems": len(found), "device": device, "seconds": round(time.time() - start, 1),
-        "median_tokens": found[len(found) // 2], "never_ended_within": args.max_new_tokens,
-        "cut_share": {limit: round(sum(n > limit for n in found) / len(found), 3)
-                      for limit in LIMITS if limit <= args.max_new_tokens},
+        "model": args.model,
+        "problems": len(found),
+        "device": device,
+        "seconds": round(time.time() - start, 1),
+        "median_tokens": found[len(found) // 2],
+        "never_ended_within": args.max_new_tokens,
+        "cut_share": {
+            limit: round(sum(n > limit for n in found) / len(found), 3)
+            for limit in LIMITS
+            if limit <= args.max_new_tokens
+        },
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))

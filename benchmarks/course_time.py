@@ -25,13 +25,21 @@ RESULT = Path(__file__).with_name("course_time.json")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: the runner's, 2)")
-    parser.add_argument("--out", default=None, help="where the notebooks run (default: a temporary folder)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="notebooks at once (default: the runner's, 2)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="where the notebooks run (default: a temporary folder)"
+    )
     parser.add_argument("--result", default=str(RESULT))
     args = parser.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="course-time-"))
-    os.environ["RLHF_TINY_CACHE"] = tempfile.mkdtemp(prefix="rlhf-cold-cache-")  # a newcomer's empty cache
+    os.environ["RLHF_TINY_CACHE"] = tempfile.mkdtemp(
+        prefix="rlhf-cold-cache-"
+    )  # a newcomer's empty cache
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     start = time.time()
     rows = run_course("tiny", out, jobs=args.jobs)
@@ -40,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs or 2,
         "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
-        "notebooks": {row["notebook"]: {"status": row["status"], "wall_seconds": row["wall_seconds"]} for row in rows},
+        "notebooks": {
+            row["notebook"]: {"status": row["status"], "wall_seconds": row["wall_seconds"]}
+            for row in rows
+        },
     }
     Path(args.result).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

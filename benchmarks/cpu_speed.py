@@ -38,8 +38,16 @@ def main() -> None:
     layers, parameters = model.config.num_hidden_layers, model.num_parameters()
     prompt = torch.randint(100, 1000, (16, 16))
     with torch.no_grad():
-        seconds = best_of(lambda: model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=32,
-                                                 min_new_tokens=32, do_sample=False), repeats=2)
+        seconds = best_of(
+            lambda: model.generate(
+                prompt,
+                attention_mask=torch.ones_like(prompt),
+                max_new_tokens=32,
+                min_new_tokens=32,
+                do_sample=False,
+            ),
+            repeats=2,
+        )
     decode_ms_per_layer = seconds / 32 / layers * 1000
     tokens = torch.randint(100, 1000, (16, 200))
     model.train()
@@ -50,9 +58,11 @@ def main() -> None:
 
     train_seconds = best_of(train_step, repeats=2)
     efficiency = 6 * parameters * tokens.numel() / train_seconds / (tflops * 1e12)
-    print(f"threads {torch.get_num_threads()}: matmul {tflops:.3f} TFLOPS, copy {bandwidth:.1f} GB/s, "
-          f"decoding {decode_ms_per_layer:.2f} ms per layer (batch 16), training efficiency {efficiency:.2f} "
-          f"({train_seconds:.1f} s for 16 x 200 tokens)")
+    print(
+        f"threads {torch.get_num_threads()}: matmul {tflops:.3f} TFLOPS, copy {bandwidth:.1f} GB/s, "
+        f"decoding {decode_ms_per_layer:.2f} ms per layer (batch 16), training efficiency {efficiency:.2f} "
+        f"({train_seconds:.1f} s for 16 x 200 tokens)"
+    )
 
 
 if __name__ == "__main__":

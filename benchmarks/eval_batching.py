@@ -19,12 +19,21 @@ from helpers.evaluation import answer_questions
 
 def throughput(model, tokenizer, questions, batch_size, max_new_tokens) -> float:
     start = time.perf_counter()
-    answer_questions(model, tokenizer, questions, batch_size=batch_size, max_new_tokens=max_new_tokens, progress=False)
+    answer_questions(
+        model,
+        tokenizer,
+        questions,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        progress=False,
+    )
     return len(questions) / (time.perf_counter() - start)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--problems", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=48)

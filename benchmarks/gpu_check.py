@@ -120,7 +120,9 @@ TINY_CONFIGS = {  # --tiny: the same architectures, a few thousand parameters
         max_position_embeddings=256,
     ),
 }
-TINY_CAPS = dict(batch=2, seq=24, prompt=8, completion=4, accumulation=2, decode_batch=2, decode_tokens=4)
+TINY_CAPS = dict(
+    batch=2, seq=24, prompt=8, completion=4, accumulation=2, decode_batch=2, decode_tokens=4
+)
 PROMPT_TOKENS_FALLBACK = {"ppo_sft": 128, "grpo": 200, "preferences": 8}
 # TRL 1.16's fused LM head (trl/kernels/chunked_logprob.py): tiles of 4096 tokens x 32768 words.
 CHUNK_TOKENS, CHUNK_WORDS = 4096, 32768
@@ -168,7 +170,9 @@ def versions() -> dict:
     }
     for name in ("transformers", "peft", "accelerate"):
         info[name] = version(name)
-    info["not_needed_but_installed"] = {name: version(name) for name in ("trl", "datasets", "bitsandbytes")}
+    info["not_needed_but_installed"] = {
+        name: version(name) for name in ("trl", "datasets", "bitsandbytes")
+    }
     return info
 
 
@@ -214,7 +218,9 @@ def device_info(device: str) -> dict:
         "count": torch.cuda.device_count(),
         "nominal_16bit_tflops": nominal[0] if nominal else None,
         "nominal_bandwidth_gb_s": nominal[1] if nominal else None,
-        "nominal_source": "NVIDIA data sheet, dense" if nominal else "unknown card: not in the table",
+        "nominal_source": "NVIDIA data sheet, dense"
+        if nominal
+        else "unknown card: not in the table",
     }
 
 
@@ -250,7 +256,9 @@ def card_speed(device: str, tiny: bool) -> dict:
     big.clone()
     best = min(timed(device, big.clone)[1] for _ in range(3))
     result["copy_bandwidth_gb_s"] = round(2 * big.numel() * 4 / best / 1e9, 2)  # read + write
-    result["tf32_matmul"] = bool(torch.backends.cuda.matmul.allow_tf32) if device == "cuda" else None
+    result["tf32_matmul"] = (
+        bool(torch.backends.cuda.matmul.allow_tf32) if device == "cuda" else None
+    )
     return result
 
 
@@ -308,7 +316,9 @@ def parts(model):
 def checkpointing(model) -> None:
     """Activation (gradient) checkpointing, non-reentrant; transformers 5.23 renamed the method."""
     if hasattr(model, "activation_checkpointing_enable"):
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable(
+            activation_checkpointing_kwargs={"use_reentrant": False}
+        )
     else:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
@@ -319,7 +329,11 @@ def lora(model, dropout: float):
     return get_peft_model(
         model,
         LoraConfig(
-            r=16, lora_alpha=32, lora_dropout=dropout, target_modules="all-linear", task_type="CAUSAL_LM"
+            r=16,
+            lora_alpha=32,
+            lora_dropout=dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
         ),
     )
 
@@ -344,7 +358,10 @@ def tensor_gb(*objects) -> float:
             tensors = [*obj.parameters(), *obj.buffers()]
         elif isinstance(obj, torch.optim.Optimizer):
             tensors = [
-                v for state in obj.state.values() for v in state.values() if isinstance(v, torch.Tensor)
+                v
+                for state in obj.state.values()
+                for v in state.values()
+                if isinstance(v, torch.Tensor)
             ]
         for tensor in tensors:
             storage = tensor.untyped_storage()
@@ -403,7 +420,9 @@ class ChunkedLogProb(torch.autograd.Function):
                 h, g = hidden[start:end].to(cd), grad_out[start:end].float()
                 for word in range(0, weight.shape[0], CHUNK_WORDS):
                     w = weight[word : word + CHUNK_WORDS].to(cd)
-                    dz = (h @ w.T).float().sub_(lse[start:end, None]).exp_().mul_(-g[:, None])  # -g softmax
+                    dz = (
+                        (h @ w.T).float().sub_(lse[start:end, None]).exp_().mul_(-g[:, None])
+                    )  # -g softmax
                     grad_hidden[start:end] += (dz.to(cd) @ w).float()
                     if grad_weight is not None:
                         grad_weight[word : word + w.shape[0]] += (dz.to(cd).T @ h).float()
@@ -451,7 +470,12 @@ class Step:
         max_grad_norm: float | None,
         lr: float = 1e-5,
     ):
-        self.device, self.amp, self.parameters, self.max_grad_norm = device, amp, parameters, max_grad_norm
+        self.device, self.amp, self.parameters, self.max_grad_norm = (
+            device,
+            amp,
+            parameters,
+            max_grad_norm,
+        )
         self.fused = fused and all(p.dtype == torch.float32 for p in parameters)
         self.optimizer = (
             torch.optim.AdamW(parameters, lr=lr, fused=True)
@@ -513,7 +537,12 @@ class Meter:
     began), helpers.memory.PeakMemory's live-tensor count on a CPU (when importable)."""
 
     def __init__(self, device: str, baseline: int, existing: tuple, measure_module=None):
-        self.device, self.baseline, self.existing, self.module = device, baseline, existing, measure_module
+        self.device, self.baseline, self.existing, self.module = (
+            device,
+            baseline,
+            existing,
+            measure_module,
+        )
         self.gb, self.how = None, None
 
     def __enter__(self):
@@ -583,7 +612,9 @@ def decode(
     """Decoding speed: ``chunks`` generate calls of ``batch`` sequences, ``new_tokens`` each (no early stop).
     A 1-token call measures the prefill, so the per-token cost excludes it."""
     model.eval()
-    prompts = [random_ids(generator, vocab, batch, prompt_len, device=device) for _ in range(chunks)]
+    prompts = [
+        random_ids(generator, vocab, batch, prompt_len, device=device) for _ in range(chunks)
+    ]
     generate(model, prompts[0][:, :8], 2, autocast_fn())  # warm-up
     _, prefill = timed(device, generate, model, prompts[0], 1, autocast_fn())
     sequences, how = [], None
@@ -596,11 +627,16 @@ def decode(
         sync(device)
         seconds = time.perf_counter() - start
     layers = (
-        model.config.num_hidden_layers if hasattr(model.config, "num_hidden_layers") else model.config.n_layer
+        model.config.num_hidden_layers
+        if hasattr(model.config, "num_hidden_layers")
+        else model.config.n_layer
     )
     per_call = seconds / chunks
     if per_call > prefill and new_tokens > 1:
-        per_step, basis = (per_call - prefill) / (new_tokens - 1), "(call - 1-token call) / (new_tokens - 1)"
+        per_step, basis = (
+            (per_call - prefill) / (new_tokens - 1),
+            "(call - 1-token call) / (new_tokens - 1)",
+        )
     else:  # too short to tell the prefill apart (tiny sizes, a noisy machine)
         per_step, basis = per_call / new_tokens, "call / new_tokens (prefill included)"
     return {
@@ -664,7 +700,9 @@ def course_estimate(mods: dict, section: str, settings, tiny_config=None) -> dic
     except Exception as error:  # noqa: BLE001
         return {"error": f"{type(error).__name__}: {error}"}
     block = estimate_block(est)
-    block["call"] = f"helpers.memory.fit.notebook_estimate({section!r}, <profile settings>, device='cuda')"
+    block["call"] = (
+        f"helpers.memory.fit.notebook_estimate({section!r}, <profile settings>, device='cuda')"
+    )
     if tiny_config is not None:
         block["note"] = (
             "--tiny: the trained model's spec is the tiny config; frozen models keep their real ids"
@@ -681,7 +719,11 @@ def spec_of(mods: dict, config, name: str):
 def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if hasattr(value, "name") and hasattr(value, "parameters") and not isinstance(value, torch.nn.Module):
+    if (
+        hasattr(value, "name")
+        and hasattr(value, "parameters")
+        and not isinstance(value, torch.nn.Module)
+    ):
         return f"spec:{value.name}"
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
@@ -744,7 +786,9 @@ def predictions(mods: dict, fn_name: str, spec, cards: dict, *args, **kwargs) ->
 
 
 def compare(measured: float, predicted: dict) -> dict:
-    return {k: round(measured / v, 3) for k, v in predicted.items() if isinstance(v, float) and v > 0}
+    return {
+        k: round(measured / v, 3) for k, v in predicted.items() if isinstance(v, float) and v > 0
+    }
 
 
 # --------------------------------------------------------------------------------------------- contracts
@@ -757,7 +801,9 @@ def contract(model, amp: str, frozen: dict) -> dict:
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        bad = parameter.dtype != torch.float32 if amp == "fp16" else parameter.dtype == torch.float16
+        bad = (
+            parameter.dtype != torch.float32 if amp == "fp16" else parameter.dtype == torch.float16
+        )
         if bad:
             violations.append(f"{name}: {str(parameter.dtype).replace('torch.', '')}")
     frozen_block = {}
@@ -799,7 +845,9 @@ class Context:
 
     def prompt_tokens(self, section: str) -> int:
         fit = self.mods.get("helpers.memory.fit")
-        table = getattr(fit, "PROMPT_TOKENS", PROMPT_TOKENS_FALLBACK) if fit else PROMPT_TOKENS_FALLBACK
+        table = (
+            getattr(fit, "PROMPT_TOKENS", PROMPT_TOKENS_FALLBACK) if fit else PROMPT_TOKENS_FALLBACK
+        )
         return table.get(section, PROMPT_TOKENS_FALLBACK.get(section, 8))
 
     def cards(self, amp: str, profile: str) -> dict:
@@ -851,11 +899,16 @@ def case_sft(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
     record["contract"] = contract(model, amp, {})
     step = Step(ctx.device, amp, trainable(model), fused=True, max_grad_norm=1.0)
     gen = torch.Generator().manual_seed(0)
-    batches = [random_ids(gen, config.vocab_size, batch, seq, device=ctx.device) for _ in range(accumulation)]
+    batches = [
+        random_ids(gen, config.vocab_size, batch, seq, device=ctx.device)
+        for _ in range(accumulation)
+    ]
     cd = DTYPES[amp]
     micro = [lambda ids=ids: -token_logprobs(model, ids, 0, cd).mean() for ids in batches]
     weights_gb = tensor_gb(model)
-    meter = Meter(ctx.device, baseline, (model, step.optimizer), ctx.mods.get("helpers.memory.measure"))
+    meter = Meter(
+        ctx.device, baseline, (model, step.optimizer), ctx.mods.get("helpers.memory.measure")
+    )
     with meter:
         result = step.run(micro, ctx.steps)
     record["memory"] = {
@@ -927,7 +980,9 @@ def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
     )
     model = build_model(config, ctx.device)
     value_head = torch.nn.Linear(config.n_embd, 1, device=ctx.device)
-    reference = build_model(build_config(GPT2, ctx.tiny, **nodrop), ctx.device, dtype=DTYPES[half]).eval()
+    reference = build_model(
+        build_config(GPT2, ctx.tiny, **nodrop), ctx.device, dtype=DTYPES[half]
+    ).eval()
     encoder = build_model(
         build_config(MINILM, ctx.tiny), ctx.device, head="encoder", dtype=DTYPES[half]
     ).eval()
@@ -963,7 +1018,10 @@ def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
     record["contract"] = contract(
         model,
         "fp32",
-        {"reference": (reference, DTYPES_NAME[half]), "reward encoder": (encoder, DTYPES_NAME[half])},
+        {
+            "reference": (reference, DTYPES_NAME[half]),
+            "reward encoder": (encoder, DTYPES_NAME[half]),
+        },
     )
     gen = torch.Generator().manual_seed(0)
     measure = ctx.mods.get("helpers.memory.measure")
@@ -981,7 +1039,9 @@ def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
         generator=gen,
         meter=gen_meter,
     )
-    d["what"] = "03's PPO rollout: TRL 0.11 generates each batch in mini-batch chunks, fp32, no autocast"
+    d["what"] = (
+        "03's PPO rollout: TRL 0.11 generates each batch in mini-batch chunks, fp32, no autocast"
+    )
     d["predicted_s"] = predictions(
         ctx.mods, "_decode_seconds", spec, ctx.cards("fp32", profile), completion, 4, mini
     )
@@ -1021,7 +1081,9 @@ def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
     def update_loss(index: int):
         ids = sequences[index * mini : (index + 1) * mini]
         logits, logprobs, values = forward(ids)
-        entropy = torch.logsumexp(logits, dim=-1) - (torch.softmax(logits, dim=-1) * logits).sum(-1)  # logged
+        entropy = torch.logsumexp(logits, dim=-1) - (torch.softmax(logits, dim=-1) * logits).sum(
+            -1
+        )  # logged
         ratio_ = torch.exp(logprobs - old[index][0])
         advantages = torch.randn(ratio_.shape, generator=gen).to(ctx.device)
         loss = -torch.min(ratio_ * advantages, ratio_.clamp(0.8, 1.2) * advantages).mean()
@@ -1044,7 +1106,9 @@ def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
         "note": "the generation peak is measured before the optimizer states exist (as in a "
         "PPO step after the first they would be alive: add optimizer_states_gb)",
     }
-    record["estimate_course"] = course_estimate(ctx.mods, "ppo_sft", s, config if ctx.tiny else None)
+    record["estimate_course"] = course_estimate(
+        ctx.mods, "ppo_sft", s, config if ctx.tiny else None
+    )
     encoder_spec = spec_of(ctx.mods, encoder.config, MINILM)
     record["estimate_matched"] = call_estimate(
         ctx.mods,
@@ -1133,19 +1197,27 @@ def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> Non
     if use_lora:
         base_dtypes = dtype_counts(p for p in model.parameters() if not p.requires_grad)
         record["contract"]["frozen_in_model_planned"] = DTYPES_NAME[half]
-        record["contract"]["ok"] = record["contract"]["ok"] and set(base_dtypes) == {DTYPES_NAME[half]}
+        record["contract"]["ok"] = record["contract"]["ok"] and set(base_dtypes) == {
+            DTYPES_NAME[half]
+        }
     gen = torch.Generator().manual_seed(0)
     measure = ctx.mods.get("helpers.memory.measure")
     weights_gb = tensor_gb(model)
-    step = Step(ctx.device, amp, trainable(model), fused=True, max_grad_norm=1.0, lr=s.learning_rate)
-    sequences = random_ids(gen, config.vocab_size, generation_batch, prompt + completion, device=ctx.device)
+    step = Step(
+        ctx.device, amp, trainable(model), fused=True, max_grad_norm=1.0, lr=s.learning_rate
+    )
+    sequences = random_ids(
+        gen, config.vocab_size, generation_batch, prompt + completion, device=ctx.device
+    )
     cd = DTYPES[amp]
 
     def micro_loss(index: int):
         ids = sequences[index * per_device : (index + 1) * per_device]
         logprobs = token_logprobs(model, ids, completion, cd)
         advantages = torch.randn(len(ids), 1, generator=gen).to(ctx.device)
-        return -(torch.exp(logprobs - logprobs.detach()) * advantages).mean()  # dapo: mean over tokens
+        return -(
+            torch.exp(logprobs - logprobs.detach()) * advantages
+        ).mean()  # dapo: mean over tokens
 
     model.train()
     # warm-up first (the optimizer states must exist when the generation peak is measured, as in every step
@@ -1266,11 +1338,15 @@ def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> Non
             t["course_seconds_per_step_on_profile_card"] = f"{type(error).__name__}: {error}"
 
 
-def case_preferences(ctx: Context, profile: str, s, record: dict, baseline: int, section: str) -> None:
+def case_preferences(
+    ctx: Context, profile: str, s, record: dict, baseline: int, section: str
+) -> None:
     """06: the Bradley-Terry reward model (RewardTrainer: a one-number head on GPT-2) or DPO (DPOTrainer: the
     policy against a frozen fp32 copy), chosen and rejected in one batch, mixed precision, dropout off; the
     models the notebook keeps loaded meanwhile (01's classifier and policy, the reference) stay resident."""
-    nodrop = dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)  # disable_dropout=True in both configs
+    nodrop = dict(
+        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0
+    )  # disable_dropout=True in both configs
     config = build_config(GPT2, ctx.tiny, **nodrop)
     amp = s.precision
     pairs = ctx.cap(s.reward_batch_size if section == "reward_model" else s.dpo_batch_size, "batch")
@@ -1360,7 +1436,9 @@ def case_preferences(ctx: Context, profile: str, s, record: dict, baseline: int,
     record["estimate_course"] = course_estimate(ctx.mods, section, s, config if ctx.tiny else None)
     names = list(frozen)
     specs = [spec_of(ctx.mods, module.config, name) for name, module in frozen.items()]
-    common = dict(batch_size=2 * pairs, seq_len=length, precision=amp, device="cuda", optimizer="adamw_fused")
+    common = dict(
+        batch_size=2 * pairs, seq_len=length, precision=amp, device="cuda", optimizer="adamw_fused"
+    )
     if section == "reward_model":
         record["estimate_matched"] = call_estimate(
             ctx.mods, "sft", spec, **common, frozen_models=tuple(specs), logits="none"
@@ -1372,7 +1450,9 @@ def case_preferences(ctx: Context, profile: str, s, record: dict, baseline: int,
             spec,
             **common,
             reference="copy",
-            frozen_models=tuple(sp for name, sp in zip(names, specs) if "own reference" not in name),
+            frozen_models=tuple(
+                sp for name, sp in zip(names, specs) if "own reference" not in name
+            ),
             logits="chunked",
         )
     record["time"] = train_time(
@@ -1400,7 +1480,13 @@ def case_preferences(ctx: Context, profile: str, s, record: dict, baseline: int,
         )
         d["what"] = "06's preference pairs: 01's fp32 policy, 32 texts per generate call"
         d["predicted_s"] = predictions(
-            ctx.mods, "_decode_seconds", spec, ctx.cards("fp32", profile), d["new_tokens"], 4, d["batch"]
+            ctx.mods,
+            "_decode_seconds",
+            spec,
+            ctx.cards("fp32", profile),
+            d["new_tokens"],
+            4,
+            d["batch"],
         )
         d["measured_over_predicted"] = compare(d["seconds_per_call"], d["predicted_s"])
         record["decode"] = d
@@ -1421,7 +1507,9 @@ def train_time(
     fwd = result["fwd_bwd_s"] or [float("nan")]
     opt = result["optimizer_s"] or [float("nan")]
     mean_fwd, mean_opt = sum(fwd) / len(fwd), sum(opt) / len(opt)
-    factor = (4 if lora else 6) + (2 if checkpointing else 0)  # helpers.timing's FLOPs per token per weight
+    factor = (4 if lora else 6) + (
+        2 if checkpointing else 0
+    )  # helpers.timing's FLOPs per token per weight
     parameters = getattr(spec, "parameters", None)
     block = {
         "tokens_per_micro_batch": tokens,
@@ -1488,7 +1576,9 @@ def run_case(ctx: Context, profile: str, section: str, deadline: float, force: b
         record.update(status="oom", error=str(error).splitlines()[0])
     except Exception as error:  # noqa: BLE001 - one case failing must not lose the others
         record.update(
-            status="error", error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc(limit=6)
+            status="error",
+            error=f"{type(error).__name__}: {error}",
+            traceback=traceback.format_exc(limit=6),
         )
     record["wall_s"] = round(time.perf_counter() - start, 2)
     measured = record.get("memory", {}).get("measured_peak_gb")
@@ -1550,9 +1640,9 @@ def qlora_cast_check(ctx: Context) -> dict:
 
     block["step_with_cast"] = one_step()
     block["crash_expected_here"] = ctx.device == "cuda"
-    block["crash_reproduced"] = (not block["step_with_cast"]["ok"]) and "BFloat16" in block["step_with_cast"][
-        "error"
-    ]
+    block["crash_reproduced"] = (not block["step_with_cast"]["ok"]) and "BFloat16" in block[
+        "step_with_cast"
+    ]["error"]
     if ctx.device != "cuda":
         block["note"] = (
             "On a CPU the GradScaler accepts bf16 gradients, so the crash cannot be reproduced here; "
@@ -1624,7 +1714,9 @@ def table(results: dict) -> str:
             return f"{e['gb']:.2f} ({rat:.2f}x)" if rat else f"{e['gb']:.2f}"
 
         t, d = r.get("time", {}), r.get("decode", {})
-        contract_text = "-" if "contract" not in r else "ok" if r["contract"].get("ok") else "BROKEN"
+        contract_text = (
+            "-" if "contract" not in r else "ok" if r["contract"].get("ok") else "BROKEN"
+        )
         rows.append(
             f"{r['name']:<34}{r['status']:>8}{fmt(peak, '.3f'):>9}"
             f"{est('estimate_course'):>16}{est('estimate_matched'):>16}"
@@ -1637,7 +1729,9 @@ def table(results: dict) -> str:
     q = results.get("qlora_cast_check", {})
     if q:
         rows.append("")
-        rows.append(f"Defect 1 (TRL's QLoRA bf16 cast under an fp16 GradScaler, {q.get('device')}):")
+        rows.append(
+            f"Defect 1 (TRL's QLoRA bf16 cast under an fp16 GradScaler, {q.get('device')}):"
+        )
         rows.append(
             f"  after get_peft_model: {q.get('trainable_after_get_peft_model')}; after TRL's cast: "
             f"{q.get('trainable_after_trl_qlora_cast')}; contract violations: "
@@ -1646,7 +1740,11 @@ def table(results: dict) -> str:
         step = q.get("step_with_cast", {})
         rows.append(
             f"  step with the cast: {'ok' if step.get('ok') else step.get('error')}"
-            + ("" if q.get("crash_expected_here") else "  (a CPU's scaler accepts bf16: no crash expected)")
+            + (
+                ""
+                if q.get("crash_expected_here")
+                else "  (a CPU's scaler accepts bf16: no crash expected)"
+            )
         )
         fixed = q.get("step_after_fix", {})
         rows.append(
@@ -1664,14 +1762,21 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default="gpu_check.json", help="where to write the JSON (default gpu_check.json)"
     )
     parser.add_argument("--tiny", action="store_true", help="tiny sizes (automatic without CUDA)")
-    parser.add_argument("--full", action="store_true", help="real sizes even on a CPU (slow: minutes a case)")
+    parser.add_argument(
+        "--full", action="store_true", help="real sizes even on a CPU (slow: minutes a case)"
+    )
     parser.add_argument(
         "--device", choices=["cuda", "cpu"], default=None, help="default: cuda when available"
     )
     parser.add_argument(
-        "--steps", type=int, default=None, help="measured optimizer steps per case (default 3; tiny 1)"
+        "--steps",
+        type=int,
+        default=None,
+        help="measured optimizer steps per case (default 3; tiny 1)",
     )
-    parser.add_argument("--profiles", default=",".join(PROFILE_NAMES), help="comma-separated real profiles")
+    parser.add_argument(
+        "--profiles", default=",".join(PROFILE_NAMES), help="comma-separated real profiles"
+    )
     parser.add_argument(
         "--sections", default=",".join(CASE_SECTIONS), help=f"some of {','.join(CASE_SECTIONS)}"
     )
@@ -1701,7 +1806,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if tiny and device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
-    warnings.filterwarnings("ignore", category=FutureWarning)  # transformers 5's renames, inside peft
+    warnings.filterwarnings(
+        "ignore", category=FutureWarning
+    )  # transformers 5's renames, inside peft
     try:
         import transformers
 
@@ -1711,7 +1818,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mods, import_errors = course_modules()
     if "helpers.profiles" not in mods:
-        print(f"Cannot import helpers.profiles from {REPO}: {import_errors.get('helpers.profiles')}")
+        print(
+            f"Cannot import helpers.profiles from {REPO}: {import_errors.get('helpers.profiles')}"
+        )
         return 2
     heavy = sorted(name for name in ("trl", "datasets", "bitsandbytes") if name in sys.modules)
     info = versions()
@@ -1786,7 +1895,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {record['name']}: {record['status']}"
                 + (f" ({record.get('wall_s')} s)" if "wall_s" in record else "")
-                + (f" -- {record.get('error') or record.get('reason')}" if record["status"] != "ok" else ""),
+                + (
+                    f" -- {record.get('error') or record.get('reason')}"
+                    if record["status"] != "ok"
+                    else ""
+                ),
                 flush=True,
             )
     try:

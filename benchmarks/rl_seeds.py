@@ -20,8 +20,13 @@ from pathlib import Path
 from course_tools.runner import run_course
 from helpers.evaluation import mcnemar_p
 
-RL_NOTEBOOKS = ["01_genre_ppo_bert_reward", "03_ppo_on_sft_model", "04_grpo_heuristic_rewards", "05_rloo_genre_modern_trl",
-                "06_preferences_reward_model_dpo"]
+RL_NOTEBOOKS = [
+    "01_genre_ppo_bert_reward",
+    "03_ppo_on_sft_model",
+    "04_grpo_heuristic_rewards",
+    "05_rloo_genre_modern_trl",
+    "06_preferences_reward_model_dpo",
+]
 
 
 def seed_rows(run_dir: Path, seed: int) -> list[dict]:
@@ -35,27 +40,43 @@ def seed_rows(run_dir: Path, seed: int) -> list[dict]:
             continue
         metrics = json.loads(path.read_text())
         learning = metrics["learning"]
-        row = {"seed": seed, "notebook": stem, "status": "ran", "metric": learning["metric"],
-               "first": learning["first_quarter_mean"], "last": learning["last_quarter_mean"],
-               "rise": round(learning["last_quarter_mean"] - learning["first_quarter_mean"], 4),
-               "wall_seconds": metrics["wall_seconds"]}
+        row = {
+            "seed": seed,
+            "notebook": stem,
+            "status": "ran",
+            "metric": learning["metric"],
+            "first": learning["first_quarter_mean"],
+            "last": learning["last_quarter_mean"],
+            "rise": round(learning["last_quarter_mean"] - learning["first_quarter_mean"], 4),
+            "wall_seconds": metrics["wall_seconds"],
+        }
         if metrics.get("eval"):
-            row["accuracy"] = (metrics["eval"]["before"]["lenient"], metrics["eval"]["after"]["lenient"])
+            row["accuracy"] = (
+                metrics["eval"]["before"]["lenient"],
+                metrics["eval"]["after"]["lenient"],
+            )
             row["paired"] = metrics["eval"].get("paired")  # problems gained and lost, McNemar's p
             row["sample_size"] = metrics["eval"]["sample_size"]
         if metrics.get("reward_model_accuracy"):  # 06
-            turn = metrics["over_optimisation"]["runs"][str(metrics["over_optimisation"]["loosest_beta"])]["turn"]
-            row["notes"] = (f"reward model {metrics['reward_model_accuracy']['accuracy']:.1%}; gold win rate DPO "
-                            f"{metrics['dpo']['gold_win_rate']['win_rate']:.1%}, RLOO {metrics['rloo']['gold_win_rate']['win_rate']:.1%}; "
-                            f"gold {'turned' if metrics['over_optimisation']['turned'] else 'did not turn'} (peak "
-                            f"{turn['gold_at_peak']:.2f} at KL {turn['kl_at_peak']:.1f}, fell {turn['gold_fell_after_peak']:.2f})")
+            turn = metrics["over_optimisation"]["runs"][
+                str(metrics["over_optimisation"]["loosest_beta"])
+            ]["turn"]
+            row["notes"] = (
+                f"reward model {metrics['reward_model_accuracy']['accuracy']:.1%}; gold win rate DPO "
+                f"{metrics['dpo']['gold_win_rate']['win_rate']:.1%}, RLOO {metrics['rloo']['gold_win_rate']['win_rate']:.1%}; "
+                f"gold {'turned' if metrics['over_optimisation']['turned'] else 'did not turn'} (peak "
+                f"{turn['gold_at_peak']:.2f} at KL {turn['kl_at_peak']:.1f}, fell {turn['gold_fell_after_peak']:.2f})"
+            )
         rows.append(row)
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| notebook | seed | reward | first quarter -> last quarter | rise | greedy accuracy before -> after | wall s "
-             "| notes |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| notebook | seed | reward | first quarter -> last quarter | rise | greedy accuracy before -> after | wall s "
+        "| notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in sorted(rows, key=lambda r: (r["notebook"], r["seed"])):
         if r["status"] != "ran":
             lines.append(f"| {r['notebook']} | {r['seed']} | **failed** | | | | | |")
@@ -63,8 +84,10 @@ def table(rows: list[dict]) -> str:
         accuracy = f"{r['accuracy'][0]:.1%} -> {r['accuracy'][1]:.1%}" if "accuracy" in r else ""
         if r.get("paired"):
             accuracy += f" (n={r['sample_size']}: +{r['paired']['gained']} -{r['paired']['lost']}, p={r['paired']['p_value']:.3g})"
-        lines.append(f"| {r['notebook']} | {r['seed']} | {r['metric']} | {r['first']:.3f} -> {r['last']:.3f} | "
-                     f"{r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} | {r.get('notes', '')} |")
+        lines.append(
+            f"| {r['notebook']} | {r['seed']} | {r['metric']} | {r['first']:.3f} -> {r['last']:.3f} | "
+            f"{r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} | {r.get('notes', '')} |"
+        )
     return "\n".join(lines + pooled(rows)) + "\n"
 
 
@@ -75,8 +98,10 @@ def pooled(rows: list[dict]) -> list[str]:
         paired = [r["paired"] for r in rows if r["notebook"] == stem and r.get("paired")]
         if paired:
             gained, lost = sum(p["gained"] for p in paired), sum(p["lost"] for p in paired)
-            lines.append(f"\n{stem}, pooled over {len(paired)} seeds: {gained} problems wrong -> right, {lost} right -> "
-                         f"wrong, McNemar p = {mcnemar_p(gained, lost):.3g}")
+            lines.append(
+                f"\n{stem}, pooled over {len(paired)} seeds: {gained} problems wrong -> right, {lost} right -> "
+                f"wrong, McNemar p = {mcnemar_p(gained, lost):.3g}"
+            )
     return lines
 
 
@@ -84,13 +109,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default="runs/seeds")
-    parser.add_argument("--only", nargs="*", default=["01", "02", "03", "04", "05", "06"], help="notebook prefixes")
+    parser.add_argument(
+        "--only", nargs="*", default=["01", "02", "03", "04", "05", "06"], help="notebook prefixes"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     rows = []
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="cold-cache-") as cache:
-            os.environ["RLHF_TINY_CACHE"] = cache  # a newcomer's first run: every tiny model built in the notebooks
+            os.environ["RLHF_TINY_CACHE"] = (
+                cache  # a newcomer's first run: every tiny model built in the notebooks
+            )
             run_course("tiny", out / f"seed-{seed}", only=args.only, seed=seed)
         rows += seed_rows(out / f"seed-{seed}", seed)
         (out / "seeds.json").write_text(json.dumps(rows, indent=1))

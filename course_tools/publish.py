@@ -35,7 +35,10 @@ PYPROJECT = REPO / "pyproject.toml"
 TEMPLATES = Path(__file__).with_name("templates")
 README = REPO / "README.md"
 COURSE_TIME = REPO / "benchmarks" / "course_time.json"  # written by benchmarks/course_time.py
-MAP_START, MAP_END = "<!-- course map: written by python -m course_tools.publish -->", "<!-- end of course map -->"
+MAP_START, MAP_END = (
+    "<!-- course map: written by python -m course_tools.publish -->",
+    "<!-- end of course map -->",
+)
 
 
 def course_source(pyproject: Path = PYPROJECT) -> tuple[str, str]:
@@ -55,15 +58,21 @@ def set_course_source(repo: str, ref: str, pyproject: Path = PYPROJECT) -> None:
             raise ValueError(f"{pyproject} has no {key} line in its [tool.rlhf-course] table.")
     pyproject.write_text(text)
     if course_source(pyproject) != (repo, ref):
-        raise ValueError(f"{pyproject}: the [tool.rlhf-course] table did not take {repo!r} at {ref!r}.")
+        raise ValueError(
+            f"{pyproject}: the [tool.rlhf-course] table did not take {repo!r} at {ref!r}."
+        )
 
 
 # Templates without Python's escapes: the setup cell keeps its f-strings' braces as they are.
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
-                                undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    trim_blocks=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=False,
+)
 
 
-REWARD_CELL = '''# The five reward functions GRPO calls. Edit them here: section 6 trains with what this cell defines.
+REWARD_CELL = """# The five reward functions GRPO calls. Edit them here: section 6 trains with what this cell defines.
 # Written by `python -m course_tools.publish` from the marked part of helpers/rewards.py, which the tests check.
 # Values and format follow Will Brown's GRPO demo for GSM8K (gist willccbb/4676755236bb08cab5f4e54a0475d6fb).
 import re
@@ -71,7 +80,7 @@ import re
 from helpers.answers import is_correct
 from helpers.rewards import completion_texts, dataset_column, finite_scores
 
-{body}'''
+{body}"""
 REWARDS_START, REWARDS_END = "# --- the five rewards", "# --- end of the five rewards ---"
 
 
@@ -79,39 +88,52 @@ def reward_cell() -> str:
     """Notebook 04's reward cell: the part of helpers/rewards.py between its two markers."""
     text = Path(helpers.rewards.__file__).read_text()
     start = text.index("\n", text.index(REWARDS_START)) + 1
-    return REWARD_CELL.format(body=text[start:text.index(REWARDS_END)].rstrip())
+    return REWARD_CELL.format(body=text[start : text.index(REWARDS_END)].rstrip())
 
 
-def setup_cell(stack: str, check: bool = True, repo: str | None = None, ref: str | None = None) -> str:
+def setup_cell(
+    stack: str, check: bool = True, repo: str | None = None, ref: str | None = None
+) -> str:
     """The first code cell of every notebook (00 runs on either stack: on Colab it installs the modern one),
     installing from ``repo`` at ``ref`` (default: pyproject.toml's)."""
     repo, ref = repo or course_source()[0], ref or course_source()[1]
-    return _TEMPLATES.get_template("colab_setup.py.jinja").render(repo=repo, ref=ref, stack=stack, check=check)
+    return _TEMPLATES.get_template("colab_setup.py.jinja").render(
+        repo=repo, ref=ref, stack=stack, check=check
+    )
 
 
 def needs_line(section: str) -> str:
     """The line under a training notebook's title."""
-    figures = " · ".join(f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, {time.minutes_text}"
-                         for name, (gb, time) in needs(section).items())
+    figures = " · ".join(
+        f"{PROFILE_NAMES[name]} profile ~{gb:.1f} GB, {time.minutes_text}"
+        for name, (gb, time) in needs(section).items()
+    )
     cpu = cpu_minutes(section).minutes_text
-    return (f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real "
-            f"profile on its GPU; times run from a fast host to Colab's, plan for the high end): {figures}. "
-            f"Without a GPU, the cpu profile: {cpu} on 2 CPU cores. The tiny profile runs on a CPU in a few "
-            f"minutes.")
+    return (
+        f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real "
+        f"profile on its GPU; times run from a fast host to Colab's, plan for the high end): {figures}. "
+        f"Without a GPU, the cpu profile: {cpu} on 2 CPU cores. The tiny profile runs on a CPU in a few "
+        f"minutes."
+    )
 
 
 def readme_course_map(ref: str | None = None, repo: str | None = None) -> str:
     """The README's course map, its Colab links at ``ref`` of ``repo`` (default: pyproject.toml's)."""
     repo, ref = repo or course_source()[0], ref or course_source()[1]
     colab = "https://colab.research.google.com/github/" + repo.split("github.com/")[-1].strip("/")
-    lines = [MAP_START, "| notebook | what you learn | stack | GPU memory and time on a T4 (estimated) | Colab |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        MAP_START,
+        "| notebook | what you learn | stack | GPU memory and time on a T4 (estimated) | Colab |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for entry, row in zip(COURSE, course_map()):
         title = entry["title"]
         path = f"notebooks/{entry['notebook']}"
         stack = "either" if entry["section"] == "setup" else entry["stack"]
-        lines.append(f"| [{title}]({path}) | {row['learn']} | {stack} | {row['on a T4 (estimated)']} "
-                     f"| [open]({colab}/blob/{ref}/{path}) |")
+        lines.append(
+            f"| [{title}]({path}) | {row['learn']} | {stack} | {row['on a T4 (estimated)']} "
+            f"| [open]({colab}/blob/{ref}/{path}) |"
+        )
     return "\n".join(lines + ["", gpu_hours_paragraph(), "", tiny_time_paragraph(), MAP_END])
 
 
@@ -120,10 +142,14 @@ def tiny_time_paragraph() -> str:
     if not COURSE_TIME.exists():
         return "**The tiny course** has not been timed yet: `python -m benchmarks.course_time` measures it."
     measured = json.loads(COURSE_TIME.read_text())
-    each = ", ".join(f"{stem[:2]} {row['wall_seconds']:.0f} s" for stem, row in measured["notebooks"].items())
-    return (f"**The tiny course** (`bash scripts/course.sh`, after set-up, on an empty model cache) took "
-            f"{measured['total_seconds']:.0f} s on {measured['machine']} ({measured['date']}, {measured['jobs']} "
-            f"notebooks at a time; each notebook: {each}), measured by `python -m benchmarks.course_time`.")
+    each = ", ".join(
+        f"{stem[:2]} {row['wall_seconds']:.0f} s" for stem, row in measured["notebooks"].items()
+    )
+    return (
+        f"**The tiny course** (`bash scripts/course.sh`, after set-up, on an empty model cache) took "
+        f"{measured['total_seconds']:.0f} s on {measured['machine']} ({measured['date']}, {measured['jobs']} "
+        f"notebooks at a time; each notebook: {each}), measured by `python -m benchmarks.course_time`."
+    )
 
 
 # The lessons whose cpu profile keeps the lesson (``cpu_runtime`` in helpers.lessons): the same models as on a
@@ -138,20 +164,30 @@ def _and(items: list[str]) -> str:
 def gpu_hours_paragraph() -> str:
     """The README's paragraph on GPU time: the T4 course's total (the sum of helpers.timing's ranges) and the
     notebooks that run well on Colab's CPU runtime instead (the cpu profile's estimates)."""
-    times = [needs(entry["section"])["t4-16gb"][1] for entry in COURSE if entry["section"] != "setup"]
+    times = [
+        needs(entry["section"])["t4-16gb"][1] for entry in COURSE if entry["section"] != "setup"
+    ]
     hours = hours_range_text(sum(t.low_minutes for t in times), sum(t.high_minutes for t in times))
     number = {entry["section"]: entry["notebook"][:2] for entry in COURSE}
-    on_cpu = [f"{number[entry['section']]} ({cpu_minutes(entry['section']).minutes_text})" for entry in COURSE
-              if entry.get("cpu_runtime")]
-    on_gpu = [number[entry["section"]] for entry in COURSE
-              if not entry.get("cpu_runtime") and entry["section"] != "setup"]
-    return (f"**GPU time.** The whole course on the T4 profile takes {hours} GPU-hours by `helpers.timing` "
-            f"(the sum of the ranges above: training and evaluation, from a fast host to Colab's; installs, "
-            f"loading and the other cells add a few minutes a notebook). Colab rations free GPU time: give the "
-            f"T4 to {_and(on_gpu)}, whose RL on GSM8K needs it, and run {_and(on_cpu)} on Colab's CPU runtime "
-            f"(Runtime > Change runtime type > CPU), where `profile=\"auto\"` picks the `cpu` profile: the "
-            f"same models with less data and fewer steps, in the times given (measured on 2 cores; Colab's 2 "
-            f"virtual cores may be slower).")
+    on_cpu = [
+        f"{number[entry['section']]} ({cpu_minutes(entry['section']).minutes_text})"
+        for entry in COURSE
+        if entry.get("cpu_runtime")
+    ]
+    on_gpu = [
+        number[entry["section"]]
+        for entry in COURSE
+        if not entry.get("cpu_runtime") and entry["section"] != "setup"
+    ]
+    return (
+        f"**GPU time.** The whole course on the T4 profile takes {hours} GPU-hours by `helpers.timing` "
+        f"(the sum of the ranges above: training and evaluation, from a fast host to Colab's; installs, "
+        f"loading and the other cells add a few minutes a notebook). Colab rations free GPU time: give the "
+        f"T4 to {_and(on_gpu)}, whose RL on GSM8K needs it, and run {_and(on_cpu)} on Colab's CPU runtime "
+        f'(Runtime > Change runtime type > CPU), where `profile="auto"` picks the `cpu` profile: the '
+        f"same models with less data and fewer steps, in the times given (measured on 2 cores; Colab's 2 "
+        f"virtual cores may be slower)."
+    )
 
 
 def _expected_notebook(path: Path, entry: dict, repo: str, ref: str):
@@ -159,17 +195,27 @@ def _expected_notebook(path: Path, entry: dict, repo: str, ref: str):
 
     notebook = nbformat.read(path, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    code[0].source = setup_cell(entry["stack"], check=entry["section"] != "setup", repo=repo, ref=ref)
+    code[0].source = setup_cell(
+        entry["stack"], check=entry["section"] != "setup", repo=repo, ref=ref
+    )
     if entry["section"] != "setup":
         title = notebook.cells[0]
-        lines = [line for line in title.source.splitlines() if not line.startswith("**GPU memory and time**")]
+        lines = [
+            line
+            for line in title.source.splitlines()
+            if not line.startswith("**GPU memory and time**")
+        ]
         stack_line = next(i for i, line in enumerate(lines) if line.startswith("**Stack:**"))
-        title.source = "\n".join(lines[: stack_line + 1] + [needs_line(entry["section"])] + lines[stack_line + 1:])
+        title.source = "\n".join(
+            lines[: stack_line + 1] + [needs_line(entry["section"])] + lines[stack_line + 1 :]
+        )
     if entry["section"] == "grpo":
         head = "# The five reward functions GRPO calls."
         cells = [cell for cell in code if cell.source.startswith(head)]
         if len(cells) != 1:
-            raise ValueError(f"{path.name} needs exactly one code cell starting {head!r}; found {len(cells)}.")
+            raise ValueError(
+                f"{path.name} needs exactly one code cell starting {head!r}; found {len(cells)}."
+            )
         cells[0].source = reward_cell()
     return notebook
 
@@ -179,7 +225,10 @@ def publish(check: bool = False, repo: str | None = None, ref: str | None = None
     import nbformat
 
     repo, ref = repo or course_source()[0], ref or course_source()[1]
-    stale = [f"notebooks/{name} (no record in helpers/lessons.py)" for name in unlisted_notebooks(COURSE, NOTEBOOKS_DIR)]
+    stale = [
+        f"notebooks/{name} (no record in helpers/lessons.py)"
+        for name in unlisted_notebooks(COURSE, NOTEBOOKS_DIR)
+    ]
     for entry in COURSE:
         path = NOTEBOOKS_DIR / entry["notebook"]
         if not path.exists():
@@ -202,7 +251,9 @@ def publish(check: bool = False, repo: str | None = None, ref: str | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the generated parts of the notebooks and the README.")
+    parser = argparse.ArgumentParser(
+        description="Write the generated parts of the notebooks and the README."
+    )
     parser.add_argument("--check", action="store_true", help="only list stale files; exit 1 if any")
     repo, ref = course_source()
     parser.add_argument("--repo", default=repo, help="the course's repository (a fork's URL)")

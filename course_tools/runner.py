@@ -48,8 +48,9 @@ def key_metrics(metrics: dict) -> str:
 TINY_CELL_TIMEOUT_S = 1200
 
 
-def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None = None,
-                 seed: int | None = None) -> dict:
+def run_notebook(
+    entry: dict, profile: str, out_dir: Path, timeout_s: int | None = None, seed: int | None = None
+) -> dict:
     """Execute one notebook with papermill in its stack's kernel; return its summary row."""
     import papermill
 
@@ -59,8 +60,14 @@ def run_notebook(entry: dict, profile: str, out_dir: Path, timeout_s: int | None
         shutil.rmtree(stale, ignore_errors=True)
     work.mkdir(parents=True)
     row = {"notebook": stem, "stack": entry["stack"], "status": "ran", "error": None}
-    parameters = {"profile": profile, "output_dir": str(work.resolve()),
-                  **{name: str((out_dir / stem_in).resolve()) for name, stem_in in entry.get("inputs", {}).items()}}
+    parameters = {
+        "profile": profile,
+        "output_dir": str(work.resolve()),
+        **{
+            name: str((out_dir / stem_in).resolve())
+            for name, stem_in in entry.get("inputs", {}).items()
+        },
+    }
     if seed is not None:
         parameters["seed"] = seed
     start = time.time()
@@ -107,18 +114,28 @@ def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
     try:
         while waiting or running:
             for stem in list(waiting):
-                entry, inputs = stems[stem], [s for s in stems[stem].get("inputs", {}).values() if s in stems]
+                entry, inputs = (
+                    stems[stem],
+                    [s for s in stems[stem].get("inputs", {}).values() if s in stems],
+                )
                 if any(s not in done for s in inputs) or len(running) >= jobs:
                     continue
                 waiting.remove(stem)
                 blocked = [done[s] for s in inputs if done[s]["status"] != "ran"]
                 if blocked:
-                    done[stem] = {"notebook": stem, "stack": entry["stack"], "status": "skipped", "wall_seconds": 0.0,
-                                  "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} (see its error)",
-                                  "executed_notebook": "-"}
+                    done[stem] = {
+                        "notebook": stem,
+                        "stack": entry["stack"],
+                        "status": "skipped",
+                        "wall_seconds": 0.0,
+                        "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} (see its error)",
+                        "executed_notebook": "-",
+                    }
                     _print_row(done[stem])
                     continue
-                print(f"[course] running {entry['notebook']} ({entry['stack']} stack) ...", flush=True)
+                print(
+                    f"[course] running {entry['notebook']} ({entry['stack']} stack) ...", flush=True
+                )
                 if pool is None:
                     done[stem] = run_notebook(*arguments(entry))
                     _print_row(done[stem])
@@ -136,8 +153,11 @@ def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
 
 
 def _print_row(row: dict) -> None:
-    print(f"[course]   {row['notebook']}: {row['status']} in {row['wall_seconds']} s "
-          f"{row.get('metrics') or row['error'] or ''}", flush=True)
+    print(
+        f"[course]   {row['notebook']}: {row['status']} in {row['wall_seconds']} s "
+        f"{row.get('metrics') or row['error'] or ''}",
+        flush=True,
+    )
 
 
 def _describe(error: Exception) -> str:
@@ -159,7 +179,11 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        status = r["status"] if r["status"] == "ran" else f"**{r['status']}**: {r['error']}".replace("|", "\\|").replace("\n", " ")
+        status = (
+            r["status"]
+            if r["status"] == "ran"
+            else f"**{r['status']}**: {r['error']}".replace("|", "\\|").replace("\n", " ")
+        )
         lines.append(
             f"| {r['notebook']} | {r['stack']} | {status} | {r['wall_seconds']} | {r.get('metrics', '')} "
             f"| {r['executed_notebook']} |"
@@ -167,9 +191,15 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
     return "\n".join(lines) + "\n"
 
 
-def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: list[str] | None = None,
-               timeout_s: int | None = None, seed: int | None = None, rehearse: bool = False,
-               jobs: int | None = None) -> list[dict]:
+def run_course(
+    profile: str = "tiny",
+    out_dir: str | Path = "runs/tiny",
+    only: list[str] | None = None,
+    timeout_s: int | None = None,
+    seed: int | None = None,
+    rehearse: bool = False,
+    jobs: int | None = None,
+) -> list[dict]:
     """Run every notebook that exists (or those whose names start with one of `only`).
 
     A notebook whose input notebook failed (or was skipped) in this run is skipped, and says why.
@@ -177,8 +207,10 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     ``jobs`` notebooks run at once, each waiting for the notebooks it reads from (default: 2 on the tiny
     profile, whose notebooks use one CPU thread each; 1 elsewhere, where they share one GPU)."""
     if rehearse and profile in ("tiny", "auto"):
-        raise ValueError(f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself the rehearsal. "
-                         f"Rehearse a real profile: t4-16gb, rtx2080ti-11gb or a100-40gb.")
+        raise ValueError(
+            f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself the rehearsal. "
+            f"Rehearse a real profile: t4-16gb, rtx2080ti-11gb or a100-40gb."
+        )
     if profile != "auto":
         get_profile(profile)  # an unknown profile fails here, listing the valid ones
     jobs = (2 if profile == "tiny" else 1) if jobs is None else jobs
@@ -188,7 +220,10 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = [e for e in COURSE if (NOTEBOOKS_DIR / e["notebook"]).exists()]
     for name in unlisted_notebooks(COURSE, NOTEBOOKS_DIR):
-        print(f"[course] {name} has no record in helpers/lessons.py: not run (add its record to run it)", flush=True)
+        print(
+            f"[course] {name} has no record in helpers/lessons.py: not run (add its record to run it)",
+            flush=True,
+        )
     if only:
         entries = [e for e in entries if any(e["notebook"].startswith(prefix) for prefix in only)]
     saved_environment = dict(os.environ)
@@ -207,34 +242,69 @@ def run_course(profile: str = "tiny", out_dir: str | Path = "runs/tiny", only: l
         os.environ.update(saved_environment)
     rows = [done[Path(e["notebook"]).stem] for e in entries]
     total = time.time() - start
-    summary = {"profile": profile, "rehearsal": rehearse, "seed": seed, "total_seconds": round(total, 1), "notebooks": rows}
+    summary = {
+        "profile": profile,
+        "rehearsal": rehearse,
+        "seed": seed,
+        "total_seconds": round(total, 1),
+        "notebooks": rows,
+    }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    (out_dir / "summary.md").write_text(summary_markdown(rows, profile + (" (rehearsal)" if rehearse else ""), total))
+    (out_dir / "summary.md").write_text(
+        summary_markdown(rows, profile + (" (rehearsal)" if rehearse else ""), total)
+    )
 
     write_report(out_dir, profile, rows, lessons=COURSE)
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the course notebooks with papermill and write a summary.")
-    parser.add_argument("--profile", default=os.environ.get("RLHF_PROFILE", "tiny"),
-                        help="tiny (default: offline, CPU), t4-16gb, rtx2080ti-11gb, a100-40gb or auto")
-    parser.add_argument("--out", default=None, help="output folder (default: runs/<profile>, runs/<profile>-rehearsal)")
+    parser = argparse.ArgumentParser(
+        description="Run the course notebooks with papermill and write a summary."
+    )
+    parser.add_argument(
+        "--profile",
+        default=os.environ.get("RLHF_PROFILE", "tiny"),
+        help="tiny (default: offline, CPU), t4-16gb, rtx2080ti-11gb, a100-40gb or auto",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: runs/<profile>, runs/<profile>-rehearsal)",
+    )
     parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 00 02")
-    parser.add_argument("--timeout", type=int, default=None, help=f"per-cell timeout in seconds (tiny and rehearsals: {TINY_CELL_TIMEOUT_S})")
-    parser.add_argument("--seed", type=int, default=None, help="the notebooks' seed parameter (default: theirs, 0)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="notebooks run at once, each after those it reads from (default: 2 on tiny, else 1)")
-    parser.add_argument("--rehearse", action="store_true",
-                        help="run a real profile on this CPU, offline, with stand-in models and counts cut")
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=None,
+        help=f"per-cell timeout in seconds (tiny and rehearsals: {TINY_CELL_TIMEOUT_S})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the notebooks' seed parameter (default: theirs, 0)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks run at once, each after those it reads from (default: 2 on tiny, else 1)",
+    )
+    parser.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="run a real profile on this CPU, offline, with stand-in models and counts cut",
+    )
     args = parser.parse_args(argv)
     out_dir = Path(args.out or f"runs/{args.profile}{'-rehearsal' if args.rehearse else ''}")
     try:
-        rows = run_course(args.profile, out_dir, args.only, args.timeout, args.seed, args.rehearse, args.jobs)
+        rows = run_course(
+            args.profile, out_dir, args.only, args.timeout, args.seed, args.rehearse, args.jobs
+        )
     except ValueError as error:
         parser.exit(2, f"{error}\n")
     print((out_dir / "summary.md").read_text())
-    print(f"Summary: {out_dir / 'summary.md'}\nReport (open in a browser): {out_dir / 'report.html'}")
+    print(
+        f"Summary: {out_dir / 'summary.md'}\nReport (open in a browser): {out_dir / 'report.html'}"
+    )
     return 0 if all(r["status"] == "ran" for r in rows) else 1
 
 

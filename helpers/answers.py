@@ -18,7 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 # A number as people write it: -1,234.50  $18  .5 (a sign only where no word or digit precedes it).
-_NUMBER = re.compile(r"(?:(?<![\w)])[-+])?\$?\s?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)")
+_NUMBER = re.compile(
+    r"(?:(?<![\w)])[-+])?\$?\s?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+)
 _HASHES = re.compile(r"####\s*(" + _NUMBER.pattern + ")")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
@@ -28,7 +30,9 @@ _ANSWER_PHRASE = re.compile(
     re.IGNORECASE,
 )
 # Where a model's continuation starts: a new question, or a chat end-of-turn marker.
-_CONTINUATION = re.compile(r"(?:\n\s*Question\s*:|<\|im_end\|>|<\|endoftext\|>|</s>)", re.IGNORECASE)
+_CONTINUATION = re.compile(
+    r"(?:\n\s*Question\s*:|<\|im_end\|>|<\|endoftext\|>|</s>)", re.IGNORECASE
+)
 
 
 def normalize_number(text: str) -> Optional[str]:
@@ -75,7 +79,11 @@ def extract_answer(text, strict: bool = False) -> Optional[str]:
         for pattern in (_HASHES, _ANSWER_TAG):
             match = pattern.search(text)
             if match:
-                found = _first_number(match.group(1)) if pattern is _HASHES else _last_number(match.group(1))
+                found = (
+                    _first_number(match.group(1))
+                    if pattern is _HASHES
+                    else _last_number(match.group(1))
+                )
                 if found is not None:
                     return found
         if strict:

@@ -23,15 +23,23 @@ from __future__ import annotations
 import torch
 
 
-def completion_logps(model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature: float = 1.0):
+def completion_logps(
+    model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature: float = 1.0
+):
     """log π(token) for every completion token, from the model's ordinary forward pass, on the CPU."""
     device = next(model.parameters()).device
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1).to(device)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1).to(device)
     with torch.no_grad():
         logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
-    logits = logits[:, prompt_ids.size(1) - 1:-1].float() / temperature  # the logits that predicted each completion token
-    logps = torch.log_softmax(logits, dim=-1).gather(-1, completion_ids.to(device).unsqueeze(-1)).squeeze(-1)
+    logits = (
+        logits[:, prompt_ids.size(1) - 1 : -1].float() / temperature
+    )  # the logits that predicted each completion token
+    logps = (
+        torch.log_softmax(logits, dim=-1)
+        .gather(-1, completion_ids.to(device).unsqueeze(-1))
+        .squeeze(-1)
+    )
     return logps.cpu()
 
 
@@ -56,8 +64,10 @@ class BatchWatch:
             if self.generation is None and trainer.state.global_step >= step:
                 self.generation = self._record(output)
                 count = len(self.generation["advantages"])
-                self.generation["rewards"] = {name: torch.tensor(list(scores)[-count:])
-                                              for name, scores in trainer._logs["rewards"].items()}
+                self.generation["rewards"] = {
+                    name: torch.tensor(list(scores)[-count:])
+                    for name, scores in trainer._logs["rewards"].items()
+                }
             return output
 
         def watched_loss(model, inputs, *args, **kwargs):
@@ -67,7 +77,10 @@ class BatchWatch:
             loss = compute_loss(model, inputs, *args, **kwargs)
             if watching:
                 logged = trainer._metrics["train"]
-                before["trainer"] = {"loss": float(loss.detach()), "kl": logged["kl"][-1] if logged.get("kl") else None}
+                before["trainer"] = {
+                    "loss": float(loss.detach()),
+                    "kl": logged["kl"][-1] if logged.get("kl") else None,
+                }
                 self.update = before
             return loss
 
@@ -76,13 +89,21 @@ class BatchWatch:
 
     def _record(self, batch: dict) -> dict:
         record = {key: _cpu(value) for key, value in batch.items() if torch.is_tensor(value)}
-        ids = [record[k] for k in ("prompt_ids", "prompt_mask", "completion_ids", "completion_mask")]
-        model, reference, temperature = self.trainer.model, self.trainer.ref_model, self.trainer.temperature
+        ids = [
+            record[k] for k in ("prompt_ids", "prompt_mask", "completion_ids", "completion_mask")
+        ]
+        model, reference, temperature = (
+            self.trainer.model,
+            self.trainer.ref_model,
+            self.trainer.temperature,
+        )
         record["logps"] = completion_logps(model, *ids, temperature=temperature)
         record["ref_logps"] = None
         if reference is not None:
             record["ref_logps"] = completion_logps(reference, *ids, temperature=temperature)
-        elif self.trainer.beta != 0 and hasattr(model, "disable_adapter"):  # LoRA: the reference is the base model
+        elif self.trainer.beta != 0 and hasattr(
+            model, "disable_adapter"
+        ):  # LoRA: the reference is the base model
             with model.disable_adapter():
                 record["ref_logps"] = completion_logps(model, *ids, temperature=temperature)
         return record
@@ -97,20 +118,26 @@ def _ppo_forward(model, queries, responses, pad_id: int) -> dict:
     input_ids = torch.full((len(sequences), width), pad_id, device=device)
     attention_mask = torch.zeros_like(input_ids)
     for row, sequence in enumerate(sequences):
-        input_ids[row, :len(sequence)], attention_mask[row, :len(sequence)] = sequence, 1
+        input_ids[row, : len(sequence)], attention_mask[row, : len(sequence)] = sequence, 1
     training = model.training
     model.eval()
     with torch.no_grad():
         logits, _, values = model(input_ids=input_ids, attention_mask=attention_mask)
     model.train(training)
-    token_logps = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    token_logps = (
+        torch.log_softmax(logits[:, :-1].float(), dim=-1)
+        .gather(-1, input_ids[:, 1:].unsqueeze(-1))
+        .squeeze(-1)
+    )
     length = max(len(r) for r in responses)
     logps, value, mask = (torch.zeros(len(sequences), length) for _ in range(3))
     for row, (query, response) in enumerate(zip(queries, responses)):
-        span = slice(len(query) - 1, len(query) - 1 + len(response))  # position t predicts token t + 1
-        logps[row, :len(response)] = token_logps[row, span].cpu()
-        value[row, :len(response)] = values[row, span].float().cpu()
-        mask[row, :len(response)] = 1
+        span = slice(
+            len(query) - 1, len(query) - 1 + len(response)
+        )  # position t predicts token t + 1
+        logps[row, : len(response)] = token_logps[row, span].cpu()
+        value[row, : len(response)] = values[row, span].float().cpu()
+        mask[row, : len(response)] = 1
     return {"logps": logps, "values": value, "mask": mask}
 
 
@@ -122,22 +149,35 @@ class PPOWatch:
         self.record: dict | None = None
         self._inside: dict | None = None
         calls = iter(range(10**9))
-        original_step, advantages, loss = ppo_trainer.step, ppo_trainer.compute_advantages, ppo_trainer.loss
+        original_step, advantages, loss = (
+            ppo_trainer.step,
+            ppo_trainer.compute_advantages,
+            ppo_trainer.loss,
+        )
         pad_id = ppo_trainer.tokenizer.pad_token_id
 
         def watched_step(queries, responses, scores, *args, **kwargs):
             if next(calls) != step:
                 return original_step(queries, responses, scores, *args, **kwargs)
             policy = _ppo_forward(ppo_trainer.model, queries, responses, pad_id)
-            reference = _ppo_forward(ppo_trainer.ref_model, queries, responses, pad_id) if ppo_trainer.ref_model else None
+            reference = (
+                _ppo_forward(ppo_trainer.ref_model, queries, responses, pad_id)
+                if ppo_trainer.ref_model
+                else None
+            )
             self._inside = {}
             stats = original_step(queries, responses, scores, *args, **kwargs)
             self.record = {
-                "scores": torch.stack([torch.as_tensor(s, dtype=torch.float32) for s in scores]).cpu(),
-                "kl_coef": float(stats["objective/kl_coef"]), **policy,
+                "scores": torch.stack(
+                    [torch.as_tensor(s, dtype=torch.float32) for s in scores]
+                ).cpu(),
+                "kl_coef": float(stats["objective/kl_coef"]),
+                **policy,
                 "ref_logps": None if reference is None else reference["logps"],
-                "logged": {"kl": float(stats["objective/kl"]),
-                           "mean_non_score_reward": float(stats["ppo/mean_non_score_reward"])},
+                "logged": {
+                    "kl": float(stats["objective/kl"]),
+                    "mean_non_score_reward": float(stats["ppo/mean_non_score_reward"]),
+                },
                 **self._inside,
             }
             self._inside = None
@@ -146,17 +186,36 @@ class PPOWatch:
         def watched_advantages(values, rewards, mask):
             result = advantages(values, rewards, mask)
             if self._inside is not None:
-                self._inside["inside"] = {name: _cpu(value) for name, value in zip(
-                    ("rewards", "mask", "values", "advantages", "returns"), (rewards, mask, *result))}
+                self._inside["inside"] = {
+                    name: _cpu(value)
+                    for name, value in zip(
+                        ("rewards", "mask", "values", "advantages", "returns"),
+                        (rewards, mask, *result),
+                    )
+                }
             return result
 
         def watched_loss(old_logprobs, values, logits, vpreds, logprobs, mask, advantages, returns):
             result = loss(old_logprobs, values, logits, vpreds, logprobs, mask, advantages, returns)
             if self._inside is not None and "first_update" not in self._inside:
-                inputs = dict(old_logprobs=old_logprobs, values=values, vpreds=vpreds, logprobs=logprobs, mask=mask,
-                              advantages=advantages, returns=returns)
-                self._inside["first_update"] = {**{k: _cpu(v) for k, v in inputs.items()},
-                                                "policy_loss": float(result[0]), "value_loss": float(result[1])}
+                inputs = dict(
+                    old_logprobs=old_logprobs,
+                    values=values,
+                    vpreds=vpreds,
+                    logprobs=logprobs,
+                    mask=mask,
+                    advantages=advantages,
+                    returns=returns,
+                )
+                self._inside["first_update"] = {
+                    **{k: _cpu(v) for k, v in inputs.items()},
+                    "policy_loss": float(result[0]),
+                    "value_loss": float(result[1]),
+                }
             return result
 
-        ppo_trainer.step, ppo_trainer.compute_advantages, ppo_trainer.loss = watched_step, watched_advantages, watched_loss
+        ppo_trainer.step, ppo_trainer.compute_advantages, ppo_trainer.loss = (
+            watched_step,
+            watched_advantages,
+            watched_loss,
+        )

@@ -25,10 +25,10 @@ SAMPLE_FILE = Path(__file__).with_name("gsm8k_sample.jsonl")
 # first person); the tiny tokenizers learned from the corpus alone, before the styles were written.
 GENRE_FILE = Path(__file__).with_name("genre_corpus.tsv")
 GENRE_STYLES_FILE = Path(__file__).with_name("genre_corpus_styles.tsv")
-UNSEEN_GENRE_FILE = Path(__file__).with_name("genre_unseen.tsv")  # hand-written in other styles: its test
-ROBE_PROBLEM = (
-    "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total does it take?"
-)
+UNSEEN_GENRE_FILE = Path(__file__).with_name(
+    "genre_unseen.tsv"
+)  # hand-written in other styles: its test
+ROBE_PROBLEM = "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total does it take?"
 SYSTEM_PROMPT = (
     "Respond in the following format:\n<reasoning>\n...\n</reasoning>\n<answer>\n...\n</answer>"
 )
@@ -42,7 +42,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
     """Records of a JSONL file of GSM8K records; a bad line is named by file and line number."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file. Pass a JSONL file with 'question' and 'answer' fields.")
+        raise DataError(
+            f"{path}: no such file. Pass a JSONL file with 'question' and 'answer' fields."
+        )
     records = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -50,7 +52,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise DataError(f"{path}, line {number}: not valid JSON ({error.msg}): {line[:80]!r}") from None
+            raise DataError(
+                f"{path}, line {number}: not valid JSON ({error.msg}): {line[:80]!r}"
+            ) from None
         records.append(_checked(record, f"{path}, line {number}"))
     if not records:
         raise DataError(f"{path}: no records. A GSM8K file has one JSON object per line.")
@@ -58,13 +62,19 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def _checked(record, where: str) -> dict:
-    missing = [key for key in ("question", "answer") if not isinstance(record, dict) or not record.get(key)]
+    missing = [
+        key for key in ("question", "answer") if not isinstance(record, dict) or not record.get(key)
+    ]
     if missing:
-        raise DataError(f"{where}: record without {' or '.join(repr(k) for k in missing)}: {str(record)[:80]}")
+        raise DataError(
+            f"{where}: record without {' or '.join(repr(k) for k in missing)}: {str(record)[:80]}"
+        )
     return {"question": record["question"], "answer": record["answer"]}
 
 
-def load_gsm8k(source: str = "hub", split: str = "train", limit: Optional[int] = None, seed: int = 0) -> list[dict]:
+def load_gsm8k(
+    source: str = "hub", split: str = "train", limit: Optional[int] = None, seed: int = 0
+) -> list[dict]:
     """GSM8K records from the hub, a JSONL path, the course sample, or generated arithmetic. With
     $RLHF_GSM8K_DIR set, "hub" reads ``train.jsonl`` / ``test.jsonl`` there instead (a local copy).
 
@@ -73,13 +83,18 @@ def load_gsm8k(source: str = "hub", split: str = "train", limit: Optional[int] =
     """
     if limit is not None and limit <= 0:
         raise DataError(f"limit={limit}: ask for at least one problem (None means all).")
-    if source == "hub" and os.environ.get("RLHF_GSM8K_DIR"):  # a local copy of openai/gsm8k (offline machines, CI)
+    if source == "hub" and os.environ.get(
+        "RLHF_GSM8K_DIR"
+    ):  # a local copy of openai/gsm8k (offline machines, CI)
         records = read_jsonl(Path(os.environ["RLHF_GSM8K_DIR"]) / f"{split}.jsonl")
     elif source == "hub":
         from datasets import load_dataset
 
         try:
-            records = [_checked(r, f"openai/gsm8k[{split}]") for r in load_dataset("openai/gsm8k", "main", split=split)]
+            records = [
+                _checked(r, f"openai/gsm8k[{split}]")
+                for r in load_dataset("openai/gsm8k", "main", split=split)
+            ]
         except (OSError, ConnectionError) as error:
             raise DataError(
                 f"Could not download openai/gsm8k ({type(error).__name__}). Offline? Use source='sample' "
@@ -100,12 +115,21 @@ def load_gsm8k(source: str = "hub", split: str = "train", limit: Optional[int] =
 
 # Templates for one-step word problems: (question, solution) with {a}, {b}, {name}, {item}, {r}.
 _TEMPLATES = [
-    ("{name} has {a} {item}. {name} gets {b} more. How many {item} does {name} have now?",
-     "{name} has {a} + {b} = {r} {item}.", lambda a, b: a + b),
-    ("{name} had {a} {item} and gave away {b}. How many {item} are left?",
-     "{name} has {a} - {b} = {r} {item} left.", lambda a, b: a - b),
-    ("{name} buys {a} bags with {b} {item} in each bag. How many {item} is that?",
-     "That is {a} * {b} = {r} {item}.", lambda a, b: a * b),
+    (
+        "{name} has {a} {item}. {name} gets {b} more. How many {item} does {name} have now?",
+        "{name} has {a} + {b} = {r} {item}.",
+        lambda a, b: a + b,
+    ),
+    (
+        "{name} had {a} {item} and gave away {b}. How many {item} are left?",
+        "{name} has {a} - {b} = {r} {item} left.",
+        lambda a, b: a - b,
+    ),
+    (
+        "{name} buys {a} bags with {b} {item} in each bag. How many {item} is that?",
+        "That is {a} * {b} = {r} {item}.",
+        lambda a, b: a * b,
+    ),
     ("What is {a} plus {b}?", "{a} + {b} = {r}.", lambda a, b: a + b),
 ]
 _NAMES = ["Mia", "Tom", "Ava", "Sam", "Lena", "Omar", "Kim", "Ben"]
@@ -128,10 +152,12 @@ def arithmetic_problems(count: int, seed: int = 0) -> list[dict]:
         if operation(a, b) < 0:
             a, b = b, a
         fields = dict(a=a, b=b, r=operation(a, b), name=rng.choice(_NAMES), item=rng.choice(_ITEMS))
-        problems.append({
-            "question": question.format(**fields),
-            "answer": solution.format(**fields) + f"\n#### {fields['r']}",
-        })
+        problems.append(
+            {
+                "question": question.format(**fields),
+                "answer": solution.format(**fields) + f"\n#### {fields['r']}",
+            }
+        )
     return problems
 
 
@@ -151,7 +177,10 @@ def sft_prompt_completion(record: dict) -> dict:
     >>> sft_prompt_completion({"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"})
     {'prompt': 'Question: What is 2 plus 2?\\nAnswer:', 'completion': ' 2 + 2 = 4.\\n#### 4'}
     """
-    return {"prompt": sft_prompt(record["question"]), "completion": " " + clean_solution(record["answer"]).strip()}
+    return {
+        "prompt": sft_prompt(record["question"]),
+        "completion": " " + clean_solution(record["answer"]).strip(),
+    }
 
 
 def sft_text(record: dict) -> str:
@@ -162,32 +191,144 @@ def sft_text(record: dict) -> str:
 
 def chat_prompt(question: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict]:
     """Chat messages for an instruction model (notebook 04): the format instructions, then the question."""
-    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": question.strip()}]
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": question.strip()},
+    ]
 
 
 # --- genres (notebook 01): a hand-written corpus, and generated sentences for tiny runs ---
 
 GENRE_LEXICON = {
     "scifi": dict(
-        subject=["the starship", "a robot", "the android", "the captain", "an alien", "the astronaut", "the crew", "the pilot"],
-        verb=["scanned", "launched", "decoded", "repaired", "orbited", "piloted", "powered up", "beamed"],
-        thing=["the reactor", "the alien signal", "the warp drive", "the space station", "the laser", "the shuttle", "the quantum engine"],
-        place=["beyond the galaxy", "near the red moon", "in deep space", "on the moon base", "past the nebula", "at the spaceport"],
+        subject=[
+            "the starship",
+            "a robot",
+            "the android",
+            "the captain",
+            "an alien",
+            "the astronaut",
+            "the crew",
+            "the pilot",
+        ],
+        verb=[
+            "scanned",
+            "launched",
+            "decoded",
+            "repaired",
+            "orbited",
+            "piloted",
+            "powered up",
+            "beamed",
+        ],
+        thing=[
+            "the reactor",
+            "the alien signal",
+            "the warp drive",
+            "the space station",
+            "the laser",
+            "the shuttle",
+            "the quantum engine",
+        ],
+        place=[
+            "beyond the galaxy",
+            "near the red moon",
+            "in deep space",
+            "on the moon base",
+            "past the nebula",
+            "at the spaceport",
+        ],
     ),
     "romance": dict(
-        subject=["she", "he", "the lovers", "the couple", "her sweetheart", "the bride", "his darling"],
-        verb=["kissed", "embraced", "adored", "whispered to", "danced with", "married", "longed for", "held"],
-        thing=["her beloved", "his true love", "the groom", "her darling", "a single rose", "a love letter", "his tender heart"],
-        place=["under the stars", "at the wedding", "by candlelight", "in the rose garden", "on the beach at sunset", "in the moonlight"],
+        subject=[
+            "she",
+            "he",
+            "the lovers",
+            "the couple",
+            "her sweetheart",
+            "the bride",
+            "his darling",
+        ],
+        verb=[
+            "kissed",
+            "embraced",
+            "adored",
+            "whispered to",
+            "danced with",
+            "married",
+            "longed for",
+            "held",
+        ],
+        thing=[
+            "her beloved",
+            "his true love",
+            "the groom",
+            "her darling",
+            "a single rose",
+            "a love letter",
+            "his tender heart",
+        ],
+        place=[
+            "under the stars",
+            "at the wedding",
+            "by candlelight",
+            "in the rose garden",
+            "on the beach at sunset",
+            "in the moonlight",
+        ],
     ),
     "horror": dict(
-        subject=["the ghost", "a vampire", "the monster", "the corpse", "a shadow", "the witch", "the demon", "a skeleton"],
-        verb=["haunted", "stalked", "screamed at", "cursed", "devoured", "chased", "possessed", "buried"],
-        thing=["the village", "the crypt", "the sleeping child", "the graveyard", "the coffin", "the cellar", "a bloody knife"],
-        place=["in the dark", "at midnight", "in the fog", "beneath the old house", "in the haunted castle", "by the grave"],
+        subject=[
+            "the ghost",
+            "a vampire",
+            "the monster",
+            "the corpse",
+            "a shadow",
+            "the witch",
+            "the demon",
+            "a skeleton",
+        ],
+        verb=[
+            "haunted",
+            "stalked",
+            "screamed at",
+            "cursed",
+            "devoured",
+            "chased",
+            "possessed",
+            "buried",
+        ],
+        thing=[
+            "the village",
+            "the crypt",
+            "the sleeping child",
+            "the graveyard",
+            "the coffin",
+            "the cellar",
+            "a bloody knife",
+        ],
+        place=[
+            "in the dark",
+            "at midnight",
+            "in the fog",
+            "beneath the old house",
+            "in the haunted castle",
+            "by the grave",
+        ],
     ),
 }
-GENRE_PROMPTS = ["The", "Then", "At last", "Suddenly", "That night", "Later", "Once", "Soon", "Meanwhile", "Again"]
+GENRE_PROMPTS = [
+    "The",
+    "Then",
+    "At last",
+    "Suddenly",
+    "That night",
+    "Later",
+    "Once",
+    "Soon",
+    "Meanwhile",
+    "Again",
+]
 _GENRE_TEMPLATES = [
     "{subject} {verb} {thing} {place}.",
     "{place}, {subject} {verb} {thing}.",
@@ -199,14 +340,23 @@ _GENRE_TEMPLATES = [
 # lies in what happens, not in the template's shape. Without them, and without the hand-written corpus,
 # the tiny profile's classifier put 2 of 3 unseen natural sentences in "other".
 _GENRE_FRAMES = [
-    '"{text}" she said.', 'He whispered, "{text}"', "I remember it well: {lower}", "Did you hear? {text}",
-    "Nobody believed me, but {lower}", "{text} Or so the story goes.", "We watched as {lower}",
+    '"{text}" she said.',
+    'He whispered, "{text}"',
+    "I remember it well: {lower}",
+    "Did you hear? {text}",
+    "Nobody believed me, but {lower}",
+    "{text} Or so the story goes.",
+    "We watched as {lower}",
     "Chapter one. {text}",
 ]
 
 
 def _read_genre_file(path: Path) -> list[dict]:
-    rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        line.split("\t", 1)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return [{"genre": genre, "text": text} for genre, text in rows]
 
 
@@ -230,7 +380,9 @@ def genre_sentences(count_per_genre: int, seed: int = 0) -> list[dict]:
     'scifi'
     """
     if count_per_genre <= 0:
-        raise DataError(f"count_per_genre={count_per_genre}: ask for at least one sentence per genre.")
+        raise DataError(
+            f"count_per_genre={count_per_genre}: ask for at least one sentence per genre."
+        )
     rng = random.Random(seed)
     rows = []
     for genre, words in GENRE_LEXICON.items():
@@ -256,7 +408,9 @@ def load_genre_texts(source: str = "generated", per_genre: int = 200, seed: int 
         try:
             news = load_dataset("fancyzhx/ag_news", split="train").shuffle(seed=seed)
         except (OSError, ConnectionError) as error:
-            raise DataError("Could not download fancyzhx/ag_news. Offline? Use source='corpus' or profile='tiny'.") from error
+            raise DataError(
+                "Could not download fancyzhx/ag_news. Offline? Use source='corpus' or profile='tiny'."
+            ) from error
         rows, counts = [], dict.fromkeys(names, 0)
         for example in news:
             genre = names[example["label"]]
@@ -281,7 +435,9 @@ def genre_classifier_examples(rows: list[dict], prompts: list[str], seed: int = 
     for row in rows:
         words = row["text"].split()
         cut = " ".join(words[: rng.randint(min(4, len(words)), len(words))])
-        framed = rng.choice(_GENRE_FRAMES).format(text=row["text"], lower=row["text"][0].lower() + row["text"][1:])
+        framed = rng.choice(_GENRE_FRAMES).format(
+            text=row["text"], lower=row["text"][0].lower() + row["text"][1:]
+        )
         examples += [{"text": text, "label": row["genre"]} for text in (row["text"], cut, framed)]
     alphabet = "abcdefghijklmnopqrstuvwxyz    .,!?'"
     other = ["", " ", "."] + list(prompts)
@@ -293,9 +449,11 @@ def genre_classifier_examples(rows: list[dict], prompts: list[str], seed: int = 
             first = rng.choice(rows)
             second = rng.choice([r for r in rows if r["genre"] != first["genre"]] or rows)
             a, b = first["text"].split(), second["text"].split()
-            other.append(" ".join(a[: len(a) // 2] + b[len(b) // 2:]))
+            other.append(" ".join(a[: len(a) // 2] + b[len(b) // 2 :]))
         else:
-            other.append(" ".join([rng.choice(rng.choice(rows)["text"].split())] * rng.randint(2, 12)))
+            other.append(
+                " ".join([rng.choice(rng.choice(rows)["text"].split())] * rng.randint(2, 12))
+            )
     examples += [{"text": text, "label": "other"} for text in other]
     rng.shuffle(examples)
     return examples
@@ -318,8 +476,12 @@ def grpo_record(record: dict) -> dict:
     return {"prompt": chat_prompt(record["question"]), "answer": record["answer"]}
 
 
-def write_grpo_dataset(out_dir: str | Path, source: str = "hub", train_size: Optional[int] = None,
-                       test_size: Optional[int] = None) -> Path:
+def write_grpo_dataset(
+    out_dir: str | Path,
+    source: str = "hub",
+    train_size: Optional[int] = None,
+    test_size: Optional[int] = None,
+) -> Path:
     """train.jsonl and test.jsonl of GRPO rows, a folder `datasets.load_dataset` (and `trl grpo`) reads."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -332,12 +494,16 @@ def write_grpo_dataset(out_dir: str | Path, source: str = "hub", train_size: Opt
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="Write GSM8K as GRPO rows (prompt, answer) for `trl grpo`.")
+    parser = argparse.ArgumentParser(
+        description="Write GSM8K as GRPO rows (prompt, answer) for `trl grpo`."
+    )
     parser.add_argument("command", choices=["grpo-dataset"])
     parser.add_argument("out_dir")
     parser.add_argument("--source", default="hub", help="hub, sample, arithmetic or a JSONL path")
     parser.add_argument("--train-size", type=int, default=None)
     parser.add_argument("--test-size", type=int, default=None)
     arguments = parser.parse_args()
-    folder = write_grpo_dataset(arguments.out_dir, arguments.source, arguments.train_size, arguments.test_size)
+    folder = write_grpo_dataset(
+        arguments.out_dir, arguments.source, arguments.train_size, arguments.test_size
+    )
     print(f"Wrote {folder}/train.jsonl and {folder}/test.jsonl")

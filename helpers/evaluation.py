@@ -20,7 +20,9 @@ from helpers.data import DataError, chat_prompt, sft_prompt
 
 # A completion is finished once it has given its answer: '#### 18' and a line break, a closed
 # <answer> tag, or the start of a new question (GSM8K-tuned models carry on otherwise).
-_ANSWER_DONE = re.compile(r"####\s*[-+$]?[\d,.]*\d[^\n]*\n|</answer>|\n\s*Question\s*:", re.IGNORECASE)
+_ANSWER_DONE = re.compile(
+    r"####\s*[-+$]?[\d,.]*\d[^\n]*\n|</answer>|\n\s*Question\s*:", re.IGNORECASE
+)
 
 
 class StopAtAnswer(StoppingCriteria):
@@ -30,7 +32,9 @@ class StopAtAnswer(StoppingCriteria):
         self.tokenizer, self.prompt_length = tokenizer, prompt_length
 
     def __call__(self, input_ids, scores, **kwargs):
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        texts = self.tokenizer.batch_decode(
+            input_ids[:, self.prompt_length :], skip_special_tokens=True
+        )
         return torch.tensor([bool(_ANSWER_DONE.search(t)) for t in texts], device=input_ids.device)
 
 
@@ -41,15 +45,25 @@ def format_prompts(tokenizer, questions: list[str], prompt_format: str = "sft") 
         return [sft_prompt(q) for q in questions]
     if prompt_format == "chat":
         return [
-            tokenizer.apply_chat_template(chat_prompt(q), tokenize=False, add_generation_prompt=True)
+            tokenizer.apply_chat_template(
+                chat_prompt(q), tokenize=False, add_generation_prompt=True
+            )
             for q in questions
         ]
     raise ValueError(f"prompt_format must be 'sft' or 'chat', not {prompt_format!r}")
 
 
 @torch.no_grad()
-def answer_questions(model, tokenizer, questions: list[str], *, prompt_format: str = "sft", batch_size: int = 16,
-                     max_new_tokens: int = 256, progress: bool = True) -> list[str]:
+def answer_questions(
+    model,
+    tokenizer,
+    questions: list[str],
+    *,
+    prompt_format: str = "sft",
+    batch_size: int = 16,
+    max_new_tokens: int = 256,
+    progress: bool = True,
+) -> list[str]:
     """Greedy completions for the questions, `batch_size` at a time, left-padded, each stopped at its answer."""
     from tqdm.auto import tqdm
 
@@ -64,15 +78,22 @@ def answer_questions(model, tokenizer, questions: list[str], *, prompt_format: s
         batches = range(0, len(prompts), batch_size)
         for start in tqdm(batches, desc="generating", unit="batch", disable=not progress):
             batch = tokenizer(
-                prompts[start:start + batch_size], return_tensors="pt", padding=True,
+                prompts[start : start + batch_size],
+                return_tensors="pt",
+                padding=True,
                 add_special_tokens=prompt_format != "chat",
             ).to(model.device)
             prompt_length = batch["input_ids"].shape[1]
             output = model.generate(
-                **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
                 stopping_criteria=StoppingCriteriaList([StopAtAnswer(tokenizer, prompt_length)]),
             )
-            completions += tokenizer.batch_decode(output[:, prompt_length:], skip_special_tokens=True)
+            completions += tokenizer.batch_decode(
+                output[:, prompt_length:], skip_special_tokens=True
+            )
     finally:
         tokenizer.padding_side = padding_side
         model.train(was_training)
@@ -96,12 +117,23 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
 
 def _accuracy(verdicts: list[bool]) -> dict:
     correct = sum(verdicts)
-    return {"accuracy": round(correct / len(verdicts), 4), "correct": correct,
-            "ci95": wilson_interval(correct, len(verdicts))}
+    return {
+        "accuracy": round(correct / len(verdicts), 4),
+        "correct": correct,
+        "ci95": wilson_interval(correct, len(verdicts)),
+    }
 
 
-def evaluate_gsm8k(model, tokenizer, records: list[dict], *, prompt_format: str = "sft", batch_size: int = 16,
-                   max_new_tokens: int = 256, progress: bool = True) -> dict:
+def evaluate_gsm8k(
+    model,
+    tokenizer,
+    records: list[dict],
+    *,
+    prompt_format: str = "sft",
+    batch_size: int = 16,
+    max_new_tokens: int = 256,
+    progress: bool = True,
+) -> dict:
     """Strict (answer in the taught format) and lenient (final number) accuracy, with 95% intervals.
 
     Returns ``{"sample_size", "strict", "lenient", "format_rate", "seconds", "samples"}``; each
@@ -109,11 +141,18 @@ def evaluate_gsm8k(model, tokenizer, records: list[dict], *, prompt_format: str 
     that give an answer in the taught format, right or wrong; ``samples`` has every output.
     """
     if not records:
-        raise DataError("No problems to evaluate: pass at least one GSM8K record (an eval size of 0 measures nothing).")
+        raise DataError(
+            "No problems to evaluate: pass at least one GSM8K record (an eval size of 0 measures nothing)."
+        )
     start = time.time()
     completions = answer_questions(
-        model, tokenizer, [r["question"] for r in records], prompt_format=prompt_format,
-        batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress,
+        model,
+        tokenizer,
+        [r["question"] for r in records],
+        prompt_format=prompt_format,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        progress=progress,
     )
     samples = [
         {
@@ -148,17 +187,22 @@ def accuracy_report(result: dict, label: str = "") -> str:
     for grading in ("strict", "lenient"):
         block = result[grading]
         low, high = block["ci95"]
-        lines.append(f"{label} {grading:>7}: {block['accuracy']:.1%} ({block['correct']}/{result['sample_size']}, "
-                     f"95% CI {low:.1%}-{high:.1%})")
+        lines.append(
+            f"{label} {grading:>7}: {block['accuracy']:.1%} ({block['correct']}/{result['sample_size']}, "
+            f"95% CI {low:.1%}-{high:.1%})"
+        )
     lines.append(f"{label}  format: {result['format_rate']:.1%} of answers in the taught format")
     return "\n".join(lines)
 
 
 def _flat(result: dict) -> dict:
     return {
-        "strict": result["strict"]["accuracy"], "lenient": result["lenient"]["accuracy"],
-        "strict_ci95": result["strict"]["ci95"], "lenient_ci95": result["lenient"]["ci95"],
-        "format_rate": result["format_rate"], "seconds": result["seconds"],
+        "strict": result["strict"]["accuracy"],
+        "lenient": result["lenient"]["accuracy"],
+        "strict_ci95": result["strict"]["ci95"],
+        "lenient_ci95": result["lenient"]["ci95"],
+        "format_rate": result["format_rate"],
+        "seconds": result["seconds"],
     }
 
 
@@ -173,7 +217,7 @@ def mcnemar_p(gained: int, lost: int) -> float:
     changed = gained + lost
     if changed == 0:
         return 1.0
-    tail = sum(math.comb(changed, k) for k in range(min(gained, lost) + 1)) / 2 ** changed
+    tail = sum(math.comb(changed, k) for k in range(min(gained, lost) + 1)) / 2**changed
     return float(f"{min(1.0, 2 * tail):.3g}")  # three significant figures: 3.05e-05, not 0
 
 
@@ -183,7 +227,9 @@ def paired_change(before: dict, after: dict, kind: str = "lenient") -> dict:
     each problem is its own control."""
     pairs = list(zip(before["samples"], after["samples"]))
     if len(pairs) != before["sample_size"] or any(b["question"] != a["question"] for b, a in pairs):
-        raise ValueError("before and after must be measured on the same problems, in the same order")
+        raise ValueError(
+            "before and after must be measured on the same problems, in the same order"
+        )
     gained = sum(not b[kind] and a[kind] for b, a in pairs)
     lost = sum(b[kind] and not a[kind] for b, a in pairs)
     return {"kind": kind, "gained": gained, "lost": lost, "p_value": mcnemar_p(gained, lost)}
@@ -195,9 +241,15 @@ def paired_report(change: dict) -> str:
     >>> print(paired_report({"kind": "lenient", "gained": 12, "lost": 2, "p_value": 0.0129}))
     lenient, problem by problem: 12 wrong -> right, 2 right -> wrong (McNemar p = 0.0129: unlikely to be chance)
     """
-    meaning = "unlikely to be chance" if change["p_value"] < 0.05 else "chance alone often splits this unevenly"
-    return (f"{change['kind']}, problem by problem: {change['gained']} wrong -> right, {change['lost']} right -> "
-            f"wrong (McNemar p = {change['p_value']:.3g}: {meaning})")
+    meaning = (
+        "unlikely to be chance"
+        if change["p_value"] < 0.05
+        else "chance alone often splits this unevenly"
+    )
+    return (
+        f"{change['kind']}, problem by problem: {change['gained']} wrong -> right, {change['lost']} right -> "
+        f"wrong (McNemar p = {change['p_value']:.3g}: {meaning})"
+    )
 
 
 def eval_block(before: dict, after: dict) -> dict:

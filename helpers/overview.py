@@ -17,9 +17,13 @@ def needs(section: str) -> dict:
     """Per real profile: estimated peak GPU memory (GB) and the time (a helpers.timing.TimeEstimate, a range)
     on that profile's GPU class."""
     settings = {name: PROFILES[name].notebook(section, rehearsal=False) for name in PROFILE_NAMES}
-    return {name: (notebook_estimate(section, settings[name]).gb,
-                   minutes(section, settings[name], PROFILE_GPUS[name]))
-            for name in PROFILE_NAMES}
+    return {
+        name: (
+            notebook_estimate(section, settings[name]).gb,
+            minutes(section, settings[name], PROFILE_GPUS[name]),
+        )
+        for name in PROFILE_NAMES
+    }
 
 
 def cpu_minutes(section: str):
@@ -36,6 +40,12 @@ def course_map() -> list[dict]:
         else:
             gb, time = needs(entry["section"])["t4-16gb"]
             t4 = f"~{gb:.1f} GB, {time.minutes_text}"
-        rows.append({"notebook": entry["notebook"], "stack": entry["stack"], "learn": entry["learn"],
-                     "on a T4 (estimated)": t4})
+        rows.append(
+            {
+                "notebook": entry["notebook"],
+                "stack": entry["stack"],
+                "learn": entry["learn"],
+                "on a T4 (estimated)": t4,
+            }
+        )
     return rows

@@ -64,8 +64,13 @@ class PrecisionPlan:
         return getattr(torch, self.scorer)
 
     def as_dict(self) -> dict:
-        return {"precision": self.precision, "amp": self.amp, "frozen_dtype": self.frozen, "runs": self.runs,
-                "scorer_dtype": self.scorer}
+        return {
+            "precision": self.precision,
+            "amp": self.amp,
+            "frozen_dtype": self.frozen,
+            "runs": self.runs,
+            "scorer_dtype": self.scorer,
+        }
 
 
 def precision_plan(precision: str, device: str, mixed: bool = True) -> PrecisionPlan:
@@ -79,7 +84,9 @@ def precision_plan(precision: str, device: str, mixed: bool = True) -> Precision
 
     on_gpu = device == "cuda" and torch.cuda.is_available()
     if on_gpu:
-        half = "fp32" if precision == "fp32" else "bf16" if native_bf16() else "fp16"  # as trainer_precision
+        half = (
+            "fp32" if precision == "fp32" else "bf16" if native_bf16() else "fp16"
+        )  # as trainer_precision
     elif device == "cuda" and rehearsing():
         half = precision  # the planned card's: a CPU loads 16-bit weights too, and computes in them
     else:
@@ -87,7 +94,9 @@ def precision_plan(precision: str, device: str, mixed: bool = True) -> Precision
     amp = half if mixed else "fp32"
     flags = trainer_precision(precision if mixed else "fp32", device)
     scorer = "bf16" if half == "fp32" and not on_gpu and cpu_native_bf16() else half
-    return PrecisionPlan(precision, amp, DTYPE_NAMES[half], amp if on_gpu else "fp32", flags, DTYPE_NAMES[scorer])
+    return PrecisionPlan(
+        precision, amp, DTYPE_NAMES[half], amp if on_gpu else "fp32", flags, DTYPE_NAMES[scorer]
+    )
 
 
 def _dtypes(parameters) -> dict:
@@ -116,7 +125,11 @@ def _check_trainable(model, plan: PrecisionPlan) -> None:
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        wrong = (parameter.dtype != torch.float32) if bad is not None else parameter.dtype == torch.float16
+        wrong = (
+            (parameter.dtype != torch.float32)
+            if bad is not None
+            else parameter.dtype == torch.float16
+        )
         if wrong:
             raise PrecisionError(
                 f"Trainable parameter {name} is {parameter.dtype} under {plan.amp} mixed precision: the fp16 "
@@ -144,14 +157,22 @@ def preflight(model, plan: PrecisionPlan, input_ids) -> dict:
 
     device = next(model.parameters()).device
     ids = input_ids.reshape(1, -1).to(device)
-    autocast = torch.autocast("cuda", dtype=getattr(torch, plan.frozen)) if device.type == "cuda" and plan.amp != "fp32" \
+    autocast = (
+        torch.autocast("cuda", dtype=getattr(torch, plan.frozen))
+        if device.type == "cuda" and plan.amp != "fp32"
         else torch.autocast(device.type, enabled=False)
+    )
     with torch.no_grad(), autocast:
         output = model(input_ids=ids)
-    logits = output.logits if hasattr(output, "logits") else output[0]  # TRL 0.11's value-head models: a tuple
+    logits = (
+        output.logits if hasattr(output, "logits") else output[0]
+    )  # TRL 0.11's value-head models: a tuple
     finite = bool(torch.isfinite(logits).all())
-    result = {"tokens": int(ids.shape[1]), "finite": finite,
-              "max_abs_logit": float(logits.float().nan_to_num(posinf=FP16_MAX).abs().max())}
+    result = {
+        "tokens": int(ids.shape[1]),
+        "finite": finite,
+        "max_abs_logit": float(logits.float().nan_to_num(posinf=FP16_MAX).abs().max()),
+    }
     if not finite:
         raise PrecisionError(
             f"The policy's logits are not finite in {plan.amp} on a {result['tokens']}-token input (the longest "
@@ -163,8 +184,13 @@ def preflight(model, plan: PrecisionPlan, input_ids) -> dict:
     return result
 
 
-def check_precision(model, plan: PrecisionPlan, frozen: dict | None = None, preflight_ids=None,
-                    moved_to_fp32: int = 0) -> dict:
+def check_precision(
+    model,
+    plan: PrecisionPlan,
+    frozen: dict | None = None,
+    preflight_ids=None,
+    moved_to_fp32: int = 0,
+) -> dict:
     """Check the contracts on the model that trains (and on the named `frozen` models, with the dtype
     each should have: ``{"reward encoder": (encoder, plan.frozen)}``); the ``precision`` block of
     metrics.json. Raises PrecisionError before any step when a contract is broken."""
@@ -178,7 +204,9 @@ def check_precision(model, plan: PrecisionPlan, frozen: dict | None = None, pref
         **plan.as_dict(),
         "trainable": _dtypes(p for p in model.parameters() if p.requires_grad),
         "frozen": _dtypes(p for p in model.parameters() if not p.requires_grad),
-        "other_models": {name: _dtypes(other.parameters()) for name, (other, _) in (frozen or {}).items()},
+        "other_models": {
+            name: _dtypes(other.parameters()) for name, (other, _) in (frozen or {}).items()
+        },
         "moved_to_fp32": moved_to_fp32,
         "preflight": None if preflight_ids is None else preflight(model, plan, preflight_ids),
     }
@@ -204,15 +232,23 @@ def four_bit_config(requested: bool, plan: PrecisionPlan):
     if not requested:
         return None
     if not torch.cuda.is_available() and plan.frozen == "float32":
-        print("4-bit loading asked for, but there is no CUDA GPU: loading ordinary weights instead.")
+        print(
+            "4-bit loading asked for, but there is no CUDA GPU: loading ordinary weights instead."
+        )
         return None
     if installed_version("bitsandbytes") is None:
-        print("4-bit loading needs bitsandbytes (pip install bitsandbytes): loading ordinary weights instead.")
+        print(
+            "4-bit loading needs bitsandbytes (pip install bitsandbytes): loading ordinary weights instead."
+        )
         return None
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=plan.frozen_dtype,
-                              bnb_4bit_use_double_quant=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=plan.frozen_dtype,
+        bnb_4bit_use_double_quant=True,
+    )
 
 
 def keep_4bit_trainable_on_cpu(model) -> None:

@@ -26,9 +26,16 @@ class PreferenceDataError(ValueError):
     """A preference set that cannot be used, with what to do instead."""
 
 
-def simulated_preferences(prompts: list[str], first: list[str], second: list[str], gold_first: list[float],
-                          gold_second: list[float], noise: float, tie_margin: float = 0.0,
-                          seed: int = 0) -> tuple[list[dict], int]:
+def simulated_preferences(
+    prompts: list[str],
+    first: list[str],
+    second: list[str],
+    gold_first: list[float],
+    gold_second: list[float],
+    noise: float,
+    tie_margin: float = 0.0,
+    seed: int = 0,
+) -> tuple[list[dict], int]:
     """One comparison per prompt, labelled by a simulated annotator: it calls two completions whose gold scores
     differ by less than `tie_margin` a tie (dropped, as preference datasets drop ties), otherwise prefers the one
     with the higher gold score, and with probability `noise` (a careless click) the other one.
@@ -36,10 +43,14 @@ def simulated_preferences(prompts: list[str], first: list[str], second: list[str
     Returns the rows and the number of ties. Rows have ``prompt``, ``chosen``, ``rejected`` (TRL's preference
     format), ``gold_margin`` (gold of chosen minus rejected: negative where the annotator erred) and ``flipped``."""
     if not 0 <= noise < 0.5:
-        raise PreferenceDataError(f"noise is the share of flipped labels, in [0, 0.5), not {noise!r}: at 0.5 the "
-                                  f"labels are coin flips and there is nothing to learn.")
+        raise PreferenceDataError(
+            f"noise is the share of flipped labels, in [0, 0.5), not {noise!r}: at 0.5 the "
+            f"labels are coin flips and there is nothing to learn."
+        )
     if not len(prompts) == len(first) == len(second) == len(gold_first) == len(gold_second):
-        raise PreferenceDataError("prompts, both completions and both gold scores must be lists of one length.")
+        raise PreferenceDataError(
+            "prompts, both completions and both gold scores must be lists of one length."
+        )
     rng = random.Random(seed)
     rows, ties = [], 0
     for prompt, a, b, gold_a, gold_b in zip(prompts, first, second, gold_first, gold_second):
@@ -50,7 +61,15 @@ def simulated_preferences(prompts: list[str], first: list[str], second: list[str
         a_wins = (gold_a >= gold_b) != flipped
         chosen, rejected = (a, b) if a_wins else (b, a)
         margin = (gold_a - gold_b) if a_wins else (gold_b - gold_a)
-        rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, "gold_margin": margin, "flipped": flipped})
+        rows.append(
+            {
+                "prompt": prompt,
+                "chosen": chosen,
+                "rejected": rejected,
+                "gold_margin": margin,
+                "flipped": flipped,
+            }
+        )
     return rows, ties
 
 
@@ -71,8 +90,11 @@ def clean_pairs(rows: list[dict]) -> tuple[list[dict], dict]:
         else:
             kept.append(row)
     if any(dropped.values()):
-        print(f"Dropped {sum(dropped.values())} of {len(rows)} pairs: "
-              + ", ".join(f"{count} {reason}" for reason, count in dropped.items() if count) + ".")
+        print(
+            f"Dropped {sum(dropped.values())} of {len(rows)} pairs: "
+            + ", ".join(f"{count} {reason}" for reason, count in dropped.items() if count)
+            + "."
+        )
     return kept, dropped
 
 
@@ -86,7 +108,8 @@ def split_pairs(rows: list[dict], held_out: float, seed: int = 0) -> tuple[list[
             f"{len(rows)} usable preference pairs are too few to split into training and held-out pairs: at least "
             f"{max(MIN_PAIRS, math.ceil(MIN_HELD_OUT / min(held_out, 1 - held_out)))} are needed (with held_out="
             f"{held_out}, {MIN_HELD_OUT} or more on each side). Collect more pairs (raise pairs in the parameters) "
-            f"or check how many clean_pairs dropped.")
+            f"or check how many clean_pairs dropped."
+        )
     shuffled = rows[:]
     random.Random(seed).shuffle(shuffled)
     return shuffled[test_size:], shuffled[:test_size]
@@ -101,10 +124,20 @@ def calibration(probabilities: list[float], outcomes: list[bool], bins: int = 5)
     table = []
     for index in range(bins):
         low, high = index / bins, (index + 1) / bins
-        inside = [(p, o) for p, o in zip(probabilities, outcomes) if low <= p < high or (index == bins - 1 and p == 1)]
+        inside = [
+            (p, o)
+            for p, o in zip(probabilities, outcomes)
+            if low <= p < high or (index == bins - 1 and p == 1)
+        ]
         if inside:
-            table.append({"bin": f"{low:.1f}-{high:.1f}", "predicted": sum(p for p, _ in inside) / len(inside),
-                          "observed": sum(o for _, o in inside) / len(inside), "pairs": len(inside)})
+            table.append(
+                {
+                    "bin": f"{low:.1f}-{high:.1f}",
+                    "predicted": sum(p for p, _ in inside) / len(inside),
+                    "observed": sum(o for _, o in inside) / len(inside),
+                    "pairs": len(inside),
+                }
+            )
     return table
 
 
@@ -116,7 +149,11 @@ def win_rate(scores: list[float], baseline: list[float]) -> dict:
         raise ValueError("win_rate compares two non-empty lists of one length.")
     wins = sum(1.0 if s > b else 0.5 if s == b else 0.0 for s, b in zip(scores, baseline))
     low, high = wilson_interval(round(wins), len(scores))
-    return {"win_rate": round(wins / len(scores), 4), "ci95": [round(low, 4), round(high, 4)], "n": len(scores)}
+    return {
+        "win_rate": round(wins / len(scores), 4),
+        "ci95": [round(low, 4), round(high, 4)],
+        "n": len(scores),
+    }
 
 
 @dataclass
@@ -136,8 +173,15 @@ class Samples:
         return [p + c for p, c in zip(self.prompts, self.completions)]
 
 
-def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 32, seed: int = 0,
-           progress: str | None = None) -> Samples:
+def sample(
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    progress: str | None = None,
+) -> Samples:
     """One sampled completion per prompt (temperature 1, no top-k: the policy's own distribution); with `progress`,
     a progress bar of that name."""
     import torch
@@ -148,13 +192,32 @@ def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size
     parts = []
     was_training = model.training
     model.eval()
-    with torch.no_grad(), torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+    with (
+        torch.no_grad(),
+        torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []),
+    ):
         torch.manual_seed(seed)
-        for start in tqdm(range(0, len(prompts), batch_size), desc=progress, disable=progress is None):
-            batch = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True).to(device)
-            output = model.generate(**batch, do_sample=True, top_k=0, temperature=1.0, max_new_tokens=max_new_tokens,
-                                    pad_token_id=tokenizer.pad_token_id)
-            parts.append((batch["input_ids"].cpu(), batch["attention_mask"].cpu(), output[:, batch["input_ids"].shape[1]:].cpu()))
+        for start in tqdm(
+            range(0, len(prompts), batch_size), desc=progress, disable=progress is None
+        ):
+            batch = tokenizer(
+                prompts[start : start + batch_size], return_tensors="pt", padding=True
+            ).to(device)
+            output = model.generate(
+                **batch,
+                do_sample=True,
+                top_k=0,
+                temperature=1.0,
+                max_new_tokens=max_new_tokens,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            parts.append(
+                (
+                    batch["input_ids"].cpu(),
+                    batch["attention_mask"].cpu(),
+                    output[:, batch["input_ids"].shape[1] :].cpu(),
+                )
+            )
     model.train(was_training)
     width = max(p.shape[1] for p, _, _ in parts)
 
@@ -163,13 +226,25 @@ def sample(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size
 
     prompt_ids = torch.cat([left_pad(p, tokenizer.pad_token_id) for p, _, _ in parts])
     prompt_mask = torch.cat([left_pad(m, 0) for _, m, _ in parts])
-    completion_ids = torch.cat([torch.nn.functional.pad(c, (0, max_new_tokens - c.shape[1]), value=tokenizer.pad_token_id)
-                                for _, _, c in parts])
+    completion_ids = torch.cat(
+        [
+            torch.nn.functional.pad(
+                c, (0, max_new_tokens - c.shape[1]), value=tokenizer.pad_token_id
+            )
+            for _, _, c in parts
+        ]
+    )
     ended = (completion_ids == tokenizer.eos_token_id).int()
-    completion_mask = (ended.cumsum(dim=1) - ended == 0).int()  # up to and including the first end-of-text
-    completions = tokenizer.batch_decode(completion_ids * completion_mask + tokenizer.pad_token_id * (1 - completion_mask),
-                                         skip_special_tokens=True)
-    return Samples(list(prompts), completions, prompt_ids, prompt_mask, completion_ids, completion_mask)
+    completion_mask = (
+        ended.cumsum(dim=1) - ended == 0
+    ).int()  # up to and including the first end-of-text
+    completions = tokenizer.batch_decode(
+        completion_ids * completion_mask + tokenizer.pad_token_id * (1 - completion_mask),
+        skip_special_tokens=True,
+    )
+    return Samples(
+        list(prompts), completions, prompt_ids, prompt_mask, completion_ids, completion_mask
+    )
 
 
 def kl_per_text(policy, reference, samples: Samples, batch_size: int = 32) -> list[float]:
@@ -180,9 +255,15 @@ def kl_per_text(policy, reference, samples: Samples, batch_size: int = 32) -> li
     values = []
     for start in range(0, len(samples.prompts), batch_size):
         chunk = slice(start, start + batch_size)
-        args = (samples.prompt_ids[chunk], samples.prompt_mask[chunk], samples.completion_ids[chunk],
-                samples.completion_mask[chunk])
-        difference = (completion_logps(policy, *args) - completion_logps(reference, *args)) * samples.completion_mask[chunk]
+        args = (
+            samples.prompt_ids[chunk],
+            samples.prompt_mask[chunk],
+            samples.completion_ids[chunk],
+            samples.completion_mask[chunk],
+        )
+        difference = (
+            completion_logps(policy, *args) - completion_logps(reference, *args)
+        ) * samples.completion_mask[chunk]
         values += difference.sum(dim=1).tolist()
     return values
 
@@ -199,8 +280,13 @@ def make_reward_model_scorer(reward_model, tokenizer, batch_size: int = 32, max_
         scores = []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
-                batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                                  truncation=True, max_length=max_length).to(reward_model.device)
+                batch = tokenizer(
+                    texts[start : start + batch_size],
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                ).to(reward_model.device)
                 scores += reward_model(**batch).logits[:, 0].float().tolist()
         return finite_scores(scores)
 
@@ -215,7 +301,16 @@ def turn_of_gold(points: list[dict], fall: float = 0.05) -> dict:
         raise ValueError("No checkpoints to read.")
     peak = max(range(len(points)), key=lambda i: points[i]["gold"])
     last = points[-1]
-    fell, rose = round(points[peak]["gold"] - last["gold"], 4), round(last["proxy"] - points[peak]["proxy"], 4)
-    return {"peak_checkpoint": peak, "checkpoints": len(points), "kl_at_peak": points[peak]["kl"],
-            "gold_at_peak": points[peak]["gold"], "gold_fell_after_peak": fell, "proxy_rose_after_peak": rose,
-            "turned": fell > fall and rose > 0}
+    fell, rose = (
+        round(points[peak]["gold"] - last["gold"], 4),
+        round(last["proxy"] - points[peak]["proxy"], 4),
+    )
+    return {
+        "peak_checkpoint": peak,
+        "checkpoints": len(points),
+        "kl_at_peak": points[peak]["kl"],
+        "gold_at_peak": points[peak]["gold"],
+        "gold_fell_after_peak": fell,
+        "proxy_rose_after_peak": rose,
+        "turned": fell > fall and rose > 0,
+    }

@@ -18,7 +18,9 @@ from typing import Optional
 
 from helpers.lessons import COURSE, LessonError
 
-NOTEBOOK_SECTIONS = tuple(lesson["section"] for lesson in COURSE)  # one per lesson (helpers.lessons)
+NOTEBOOK_SECTIONS = tuple(
+    lesson["section"] for lesson in COURSE
+)  # one per lesson (helpers.lessons)
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,9 @@ class Profile:
     device: str  # "cpu" or "cuda"
     min_gpu_memory_gb: Optional[float]  # the smallest GPU this profile is sized for; None on CPU
     notebooks: dict = field(repr=False)
-    one_thread: bool = False  # tiny models: one CPU thread is faster (and reproducible) on a shared machine
+    one_thread: bool = (
+        False  # tiny models: one CPU thread is faster (and reproducible) on a shared machine
+    )
 
     def notebook(self, section: str, rehearsal: Optional[bool] = None) -> SimpleNamespace:
         """This profile's settings for one notebook, as attributes: ``settings.model_id``.
@@ -36,10 +40,14 @@ class Profile:
         In a rehearsal (``rehearsal``, by default ``rehearsing()``) a real profile's counts are cut to
         REHEARSAL_CUTS."""
         if section not in self.notebooks:
-            raise KeyError(f"Profile {self.name!r} has no section {section!r}; it has {sorted(self.notebooks)}.")
+            raise KeyError(
+                f"Profile {self.name!r} has no section {section!r}; it has {sorted(self.notebooks)}."
+            )
         values = dict(self.notebooks[section])
         if (rehearsing() if rehearsal is None else rehearsal) and self.name != "tiny":
-            values.update({key: min(values[key], cut) for key, cut in REHEARSAL_CUTS[section].items()})
+            values.update(
+                {key: min(values[key], cut) for key, cut in REHEARSAL_CUTS[section].items()}
+            )
         return SimpleNamespace(profile=self.name, device=self.device, **values)
 
 
@@ -62,64 +70,141 @@ def rloo_like_ppo(genre_ppo: dict, **rloo) -> dict:
     text length and number of batches. ``max_steps`` counts RLOO's gradient updates."""
     updates_per_batch = genre_ppo["batch_size"] // genre_ppo["mini_batch_size"] * PPO_EPOCHS
     return dict(
-        policy_model=genre_ppo["policy_model"], classifier_model=genre_ppo["classifier_model"],
-        target_genre=genre_ppo["target_genre"], generation_batch_size=genre_ppo["batch_size"],
-        per_device_train_batch_size=genre_ppo["mini_batch_size"], num_iterations=PPO_EPOCHS,
-        max_steps=genre_ppo["ppo_steps"] * updates_per_batch, logging_steps=updates_per_batch,
-        learning_rate=genre_ppo["learning_rate"], max_completion_length=genre_ppo["max_new_tokens"],
-        precision=genre_ppo["precision"], **rloo,
+        policy_model=genre_ppo["policy_model"],
+        classifier_model=genre_ppo["classifier_model"],
+        target_genre=genre_ppo["target_genre"],
+        generation_batch_size=genre_ppo["batch_size"],
+        per_device_train_batch_size=genre_ppo["mini_batch_size"],
+        num_iterations=PPO_EPOCHS,
+        max_steps=genre_ppo["ppo_steps"] * updates_per_batch,
+        logging_steps=updates_per_batch,
+        learning_rate=genre_ppo["learning_rate"],
+        max_completion_length=genre_ppo["max_new_tokens"],
+        precision=genre_ppo["precision"],
+        **rloo,
     )
 
 
 def preferences_like_rloo(genre_ppo: dict, **values) -> dict:
     """Notebook 06's settings: its RLOO runs batch like notebook 05's (01's texts per batch and per update), on
     01's policy and its classifier as the gold labeller; the rest (pairs, reward model, DPO, the sweep) is given."""
-    return dict(policy_model=genre_ppo["policy_model"], classifier_model=genre_ppo["classifier_model"],
-                max_new_tokens=genre_ppo["max_new_tokens"], generation_batch_size=genre_ppo["batch_size"],
-                per_device_train_batch_size=genre_ppo["mini_batch_size"], precision=genre_ppo["precision"], **values)
+    return dict(
+        policy_model=genre_ppo["policy_model"],
+        classifier_model=genre_ppo["classifier_model"],
+        max_new_tokens=genre_ppo["max_new_tokens"],
+        generation_batch_size=genre_ppo["batch_size"],
+        per_device_train_batch_size=genre_ppo["mini_batch_size"],
+        precision=genre_ppo["precision"],
+        **values,
+    )
 
 
 _TINY = {
     "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
-    "genre_ppo": (_TINY_GENRE_PPO := dict(
-        # The classifier: the real all-MiniLM-L6-v2 fine-tuned (a random-init one misread hand-written text);
-        # why these numbers: docs/decisions.md.
-        policy_model="tiny-gpt2", classifier_model=MINILM, genre_source="generated",
-        texts_per_genre=100, target_genre="scifi", classifier_epochs=2, classifier_learning_rate=1.5e-4,
-        warm_start_epochs=15, warm_start_learning_rate=3e-3, ppo_steps=60, batch_size=16,
-        mini_batch_size=8, max_new_tokens=14, learning_rate=3e-4, init_kl_coef=0.05, precision="fp32",
-    )),
+    "genre_ppo": (
+        _TINY_GENRE_PPO := dict(
+            # The classifier: the real all-MiniLM-L6-v2 fine-tuned (a random-init one misread hand-written text);
+            # why these numbers: docs/decisions.md.
+            policy_model="tiny-gpt2",
+            classifier_model=MINILM,
+            genre_source="generated",
+            texts_per_genre=100,
+            target_genre="scifi",
+            classifier_epochs=2,
+            classifier_learning_rate=1.5e-4,
+            warm_start_epochs=15,
+            warm_start_learning_rate=3e-3,
+            ppo_steps=60,
+            batch_size=16,
+            mini_batch_size=8,
+            max_new_tokens=14,
+            learning_rate=3e-4,
+            init_kl_coef=0.05,
+            precision="fp32",
+        )
+    ),
     "sft": dict(
-        model_id="tiny-gpt2", data_source="arithmetic", train_size=3000, eval_size=200, epochs=3,
-        batch_size=8, gradient_accumulation_steps=1, max_length=160, learning_rate=3e-3,
-        precision="fp32", gradient_checkpointing=False, eval_max_new_tokens=48,
+        model_id="tiny-gpt2",
+        data_source="arithmetic",
+        train_size=3000,
+        eval_size=200,
+        epochs=3,
+        batch_size=8,
+        gradient_accumulation_steps=1,
+        max_length=160,
+        learning_rate=3e-3,
+        precision="fp32",
+        gradient_checkpointing=False,
+        eval_max_new_tokens=48,
     ),
     # 16 problems a step, each seen about once (train_size = 200 steps x 16), so that held-out accuracy
     # rises; the correctness term leads the similarity (docs/decisions.md).
     "ppo_sft": dict(
-        policy_model="sft_checkpoint", small_policy_model="tiny-distilgpt2", reward_model=MINILM,
-        data_source="arithmetic", train_size=3200, eval_size=200, precision="fp32", lora=False, ppo_steps=200,
-        batch_size=64, mini_batch_size=16, samples_per_problem=4, max_new_tokens=32, eval_max_new_tokens=48,
-        learning_rate=1e-4, init_kl_coef=0.1, similarity_weight=0.1,
+        policy_model="sft_checkpoint",
+        small_policy_model="tiny-distilgpt2",
+        reward_model=MINILM,
+        data_source="arithmetic",
+        train_size=3200,
+        eval_size=200,
+        precision="fp32",
+        lora=False,
+        ppo_steps=200,
+        batch_size=64,
+        mini_batch_size=16,
+        samples_per_problem=4,
+        max_new_tokens=32,
+        eval_max_new_tokens=48,
+        learning_rate=1e-4,
+        init_kl_coef=0.1,
+        similarity_weight=0.1,
         contrast=False,  # section 9's similarity-only run doubles 03's time; the tests run it once
     ),
     # beta: on the raw probability (01's PPO whitens it), 0.05 drowned the differences (docs/decisions.md).
     "genre_rloo": rloo_like_ppo(_TINY_GENRE_PPO, num_generations=4, beta=0.001),
     # 06: 01's texts compared by 01's classifier, ties dropped (about half); 5% of labels flipped (docs/decisions.md).
     "preferences": preferences_like_rloo(
-        _TINY_GENRE_PPO, pairs=4000, annotator_noise=0.05, tie_margin=0.05, held_out=0.2, reward_epochs=3,
-        reward_batch_size=16, reward_learning_rate=1e-3, dpo_epochs=2, dpo_batch_size=16, dpo_learning_rate=3e-4,
+        _TINY_GENRE_PPO,
+        pairs=4000,
+        annotator_noise=0.05,
+        tie_margin=0.05,
+        held_out=0.2,
+        reward_epochs=3,
+        reward_batch_size=16,
+        reward_learning_rate=1e-3,
+        dpo_epochs=2,
+        dpo_batch_size=16,
+        dpo_learning_rate=3e-4,
         dpo_beta=0.1,
-        rl_steps=160, num_generations=4, num_iterations=2, rl_learning_rate=3e-4, rl_beta=0.05, sweep_betas=(0.01, 0.0),
-        sweep_steps=480, checkpoints=6, eval_prompts=64,
+        rl_steps=160,
+        num_generations=4,
+        num_iterations=2,
+        rl_learning_rate=3e-4,
+        rl_beta=0.05,
+        sweep_betas=(0.01, 0.0),
+        sweep_steps=480,
+        checkpoints=6,
+        eval_prompts=64,
     ),
     # 04: the format rises; held-out accuracy does not, at any setting tried (docs/decisions.md).
     "grpo": dict(
-        model_id="tiny-qwen2-chat", data_source="arithmetic", train_size=256, eval_size=200,
-        warm_start_examples=800, warm_start_epochs=2, warm_start_learning_rate=3e-3,
-        max_steps=100, per_device_train_batch_size=16, gradient_accumulation_steps=1,
-        num_generations=8, max_completion_length=40, learning_rate=1e-3, beta=0.02,
-        logging_steps=5, lora=False, load_in_4bit=False, gradient_checkpointing=False,
+        model_id="tiny-qwen2-chat",
+        data_source="arithmetic",
+        train_size=256,
+        eval_size=200,
+        warm_start_examples=800,
+        warm_start_epochs=2,
+        warm_start_learning_rate=3e-3,
+        max_steps=100,
+        per_device_train_batch_size=16,
+        gradient_accumulation_steps=1,
+        num_generations=8,
+        max_completion_length=40,
+        learning_rate=1e-3,
+        beta=0.02,
+        logging_steps=5,
+        lora=False,
+        load_in_4bit=False,
+        gradient_checkpointing=False,
         precision="fp32",
     ),
 }
@@ -131,12 +216,29 @@ REHEARSAL_CUTS = {
     "setup": dict(max_new_tokens=8),
     "genre_ppo": dict(texts_per_genre=12, classifier_epochs=1, ppo_steps=4, max_new_tokens=8),
     "sft": dict(train_size=32, eval_size=8, epochs=1, max_length=128, eval_max_new_tokens=16),
-    "ppo_sft": dict(train_size=16, eval_size=8, ppo_steps=4, max_new_tokens=16, eval_max_new_tokens=16),
-    "grpo": dict(train_size=16, eval_size=8, max_steps=4, max_completion_length=16, logging_steps=1,
-                 warm_start_examples=16),
+    "ppo_sft": dict(
+        train_size=16, eval_size=8, ppo_steps=4, max_new_tokens=16, eval_max_new_tokens=16
+    ),
+    "grpo": dict(
+        train_size=16,
+        eval_size=8,
+        max_steps=4,
+        max_completion_length=16,
+        logging_steps=1,
+        warm_start_examples=16,
+    ),
     "genre_rloo": dict(max_steps=64, max_completion_length=8),  # 4 batches of 16 updates
-    "preferences": dict(pairs=120, tie_margin=0.0, eval_prompts=8, rl_steps=8, sweep_steps=8, checkpoints=2,
-                        max_new_tokens=8, reward_epochs=1, dpo_epochs=1),
+    "preferences": dict(
+        pairs=120,
+        tie_margin=0.0,
+        eval_prompts=8,
+        rl_steps=8,
+        sweep_steps=8,
+        checkpoints=2,
+        max_new_tokens=8,
+        reward_epochs=1,
+        dpo_epochs=1,
+    ),
 }
 
 
@@ -148,43 +250,100 @@ def rehearsing() -> bool:
 def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> dict:
     """The real-model settings shared by the GPU profiles; only memory-bound numbers differ."""
     genre_ppo = dict(
-        policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, genre_source="hub", texts_per_genre=2000,
-        target_genre="scitech", classifier_epochs=2, classifier_learning_rate=5e-5, warm_start_epochs=0,
-        warm_start_learning_rate=0.0, ppo_steps=200, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
-        max_new_tokens=40, learning_rate=1.41e-5, init_kl_coef=0.2, precision=precision,
+        policy_model=GPT2,
+        classifier_model=GENRE_CLASSIFIER,
+        genre_source="hub",
+        texts_per_genre=2000,
+        target_genre="scitech",
+        classifier_epochs=2,
+        classifier_learning_rate=5e-5,
+        warm_start_epochs=0,
+        warm_start_learning_rate=0.0,
+        ppo_steps=200,
+        batch_size=ppo_batch,
+        mini_batch_size=max(1, ppo_batch // 4),
+        max_new_tokens=40,
+        learning_rate=1.41e-5,
+        init_kl_coef=0.2,
+        precision=precision,
     )
     return {
         "setup": dict(model_id=GPT2, max_new_tokens=40),
         "genre_ppo": genre_ppo,
         "sft": dict(
-            model_id=GPT2, data_source="hub", train_size=7473, eval_size=250, epochs=3,
-            batch_size=sft_batch, gradient_accumulation_steps=max(1, 16 // sft_batch), max_length=512,
-            learning_rate=5e-5, precision=precision, gradient_checkpointing=sft_batch < 8,
+            model_id=GPT2,
+            data_source="hub",
+            train_size=7473,
+            eval_size=250,
+            epochs=3,
+            batch_size=sft_batch,
+            gradient_accumulation_steps=max(1, 16 // sft_batch),
+            max_length=512,
+            learning_rate=5e-5,
+            precision=precision,
+            gradient_checkpointing=sft_batch < 8,
             eval_max_new_tokens=256,
         ),
         "ppo_sft": dict(
-            policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM,
-            data_source="hub", train_size=7473, eval_size=250, precision=precision, lora=False,
+            policy_model="sft_checkpoint",
+            small_policy_model=DISTILGPT2,
+            reward_model=MINILM,
+            data_source="hub",
+            train_size=7473,
+            eval_size=250,
+            precision=precision,
+            lora=False,
             # 150 PPO steps: 03 runs them twice (the contrast) within 90 min on a T4 (docs/decisions.md)
-            ppo_steps=150, batch_size=ppo_batch, mini_batch_size=max(1, ppo_batch // 4),
+            ppo_steps=150,
+            batch_size=ppo_batch,
+            mini_batch_size=max(1, ppo_batch // 4),
             samples_per_problem=4,
-            max_new_tokens=128, eval_max_new_tokens=256, learning_rate=1.41e-5, init_kl_coef=0.2,
-            similarity_weight=0.1, contrast=True,
+            max_new_tokens=128,
+            eval_max_new_tokens=256,
+            learning_rate=1.41e-5,
+            init_kl_coef=0.2,
+            similarity_weight=0.1,
+            contrast=True,
         ),
         "genre_rloo": rloo_like_ppo(genre_ppo, num_generations=4, beta=0.05),
         "preferences": preferences_like_rloo(
-            genre_ppo, pairs=8000, annotator_noise=0.1, tie_margin=0.05, held_out=0.1, reward_epochs=1,
-            reward_batch_size=sft_batch, reward_learning_rate=1e-5, dpo_epochs=1, dpo_batch_size=sft_batch,
-            dpo_learning_rate=2e-6, dpo_beta=0.1,
-            rl_steps=800, num_generations=4, num_iterations=4, rl_learning_rate=1.41e-5, rl_beta=0.05,
-            sweep_betas=(0.01, 0.0), sweep_steps=1600, checkpoints=8, eval_prompts=128,
+            genre_ppo,
+            pairs=8000,
+            annotator_noise=0.1,
+            tie_margin=0.05,
+            held_out=0.1,
+            reward_epochs=1,
+            reward_batch_size=sft_batch,
+            reward_learning_rate=1e-5,
+            dpo_epochs=1,
+            dpo_batch_size=sft_batch,
+            dpo_learning_rate=2e-6,
+            dpo_beta=0.1,
+            rl_steps=800,
+            num_generations=4,
+            num_iterations=4,
+            rl_learning_rate=1.41e-5,
+            rl_beta=0.05,
+            sweep_betas=(0.01, 0.0),
+            sweep_steps=1600,
+            checkpoints=8,
+            eval_prompts=128,
         ),
         "grpo": dict(
             # No warm start by default (Qwen2.5-Instruct writes the tags); warm_start_examples > 0 runs one
             # epoch of LoRA (or full) SFT at this rate, before the LoRA factor.
-            model_id=QWEN, data_source="hub", train_size=7473, eval_size=250, warm_start_examples=0,
-            warm_start_epochs=1, warm_start_learning_rate=1e-5, learning_rate=1e-6,
-            beta=0.0, logging_steps=5, precision=precision, **grpo,
+            model_id=QWEN,
+            data_source="hub",
+            train_size=7473,
+            eval_size=250,
+            warm_start_examples=0,
+            warm_start_epochs=1,
+            warm_start_learning_rate=1e-5,
+            learning_rate=1e-6,
+            beta=0.0,
+            logging_steps=5,
+            precision=precision,
+            **grpo,
         ),
     }
 
@@ -193,79 +352,189 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
 # on the CPU too), each notebook sized for about half an hour. 04's SmolLM2-135M-Instruct seldom writes the
 # tags, so a short SFT in the format comes first, like DeepSeek-R1's cold start (docs/decisions.md).
 _CPU_GENRE_PPO = dict(
-    policy_model=GPT2, classifier_model=GENRE_CLASSIFIER, genre_source="hub", texts_per_genre=200,
-    target_genre="scitech", classifier_epochs=1, classifier_learning_rate=5e-5, warm_start_epochs=0,
-    warm_start_learning_rate=0.0, ppo_steps=40, batch_size=8, mini_batch_size=4, max_new_tokens=24,
-    learning_rate=1.41e-5, init_kl_coef=0.2, precision="fp32",
+    policy_model=GPT2,
+    classifier_model=GENRE_CLASSIFIER,
+    genre_source="hub",
+    texts_per_genre=200,
+    target_genre="scitech",
+    classifier_epochs=1,
+    classifier_learning_rate=5e-5,
+    warm_start_epochs=0,
+    warm_start_learning_rate=0.0,
+    ppo_steps=40,
+    batch_size=8,
+    mini_batch_size=4,
+    max_new_tokens=24,
+    learning_rate=1.41e-5,
+    init_kl_coef=0.2,
+    precision="fp32",
 )
 _CPU = {
     "setup": dict(model_id=SMOLLM2, max_new_tokens=40),
     "genre_ppo": _CPU_GENRE_PPO,
     "sft": dict(
-        model_id=GPT2, data_source="hub", train_size=800, eval_size=40, epochs=1, batch_size=8,
-        gradient_accumulation_steps=2, max_length=256, learning_rate=5e-5, precision="fp32",
-        gradient_checkpointing=False, eval_max_new_tokens=128,
+        model_id=GPT2,
+        data_source="hub",
+        train_size=800,
+        eval_size=40,
+        epochs=1,
+        batch_size=8,
+        gradient_accumulation_steps=2,
+        max_length=256,
+        learning_rate=5e-5,
+        precision="fp32",
+        gradient_checkpointing=False,
+        eval_max_new_tokens=128,
     ),
     "ppo_sft": dict(
-        policy_model="sft_checkpoint", small_policy_model=DISTILGPT2, reward_model=MINILM, data_source="hub",
-        train_size=7473, eval_size=40, precision="fp32", lora=False, ppo_steps=12, batch_size=8, mini_batch_size=2,
-        samples_per_problem=4, max_new_tokens=64, eval_max_new_tokens=128, learning_rate=1.41e-5,
-        init_kl_coef=0.2, similarity_weight=0.1, contrast=True,
+        policy_model="sft_checkpoint",
+        small_policy_model=DISTILGPT2,
+        reward_model=MINILM,
+        data_source="hub",
+        train_size=7473,
+        eval_size=40,
+        precision="fp32",
+        lora=False,
+        ppo_steps=12,
+        batch_size=8,
+        mini_batch_size=2,
+        samples_per_problem=4,
+        max_new_tokens=64,
+        eval_max_new_tokens=128,
+        learning_rate=1.41e-5,
+        init_kl_coef=0.2,
+        similarity_weight=0.1,
+        contrast=True,
     ),
     "genre_rloo": rloo_like_ppo(_CPU_GENRE_PPO, num_generations=4, beta=0.05),
     "preferences": preferences_like_rloo(
-        _CPU_GENRE_PPO, pairs=800, annotator_noise=0.1, tie_margin=0.05, held_out=0.2, reward_epochs=1,
-        reward_batch_size=8, reward_learning_rate=1e-5, dpo_epochs=1, dpo_batch_size=8, dpo_learning_rate=2e-6,
+        _CPU_GENRE_PPO,
+        pairs=800,
+        annotator_noise=0.1,
+        tie_margin=0.05,
+        held_out=0.2,
+        reward_epochs=1,
+        reward_batch_size=8,
+        reward_learning_rate=1e-5,
+        dpo_epochs=1,
+        dpo_batch_size=8,
+        dpo_learning_rate=2e-6,
         dpo_beta=0.1,
-        rl_steps=120, num_generations=4, num_iterations=4, rl_learning_rate=1.41e-5, rl_beta=0.05,
-        sweep_betas=(0.01, 0.0), sweep_steps=240, checkpoints=4, eval_prompts=32,
+        rl_steps=120,
+        num_generations=4,
+        num_iterations=4,
+        rl_learning_rate=1.41e-5,
+        rl_beta=0.05,
+        sweep_betas=(0.01, 0.0),
+        sweep_steps=240,
+        checkpoints=4,
+        eval_prompts=32,
     ),
     "grpo": dict(
-        model_id=SMOLLM2, data_source="hub", train_size=7473, eval_size=48, warm_start_examples=96,
-        warm_start_epochs=1, warm_start_learning_rate=5e-5, max_steps=20, per_device_train_batch_size=4,
-        gradient_accumulation_steps=4, num_generations=8, max_completion_length=128, learning_rate=1e-5,
-        beta=0.0, logging_steps=1, lora=False, load_in_4bit=False, gradient_checkpointing=False,
+        model_id=SMOLLM2,
+        data_source="hub",
+        train_size=7473,
+        eval_size=48,
+        warm_start_examples=96,
+        warm_start_epochs=1,
+        warm_start_learning_rate=5e-5,
+        max_steps=20,
+        per_device_train_batch_size=4,
+        gradient_accumulation_steps=4,
+        num_generations=8,
+        max_completion_length=128,
+        learning_rate=1e-5,
+        beta=0.0,
+        logging_steps=1,
+        lora=False,
+        load_in_4bit=False,
+        gradient_checkpointing=False,
         precision="fp32",
     ),
 }
 
 PROFILES = {
     "tiny": Profile(
-        "tiny", "tiny models built locally (random-init, and the real MiniLM): offline, CPU, a few minutes a notebook",
-        "cpu", None, _TINY, one_thread=True,
+        "tiny",
+        "tiny models built locally (random-init, and the real MiniLM): offline, CPU, a few minutes a notebook",
+        "cpu",
+        None,
+        _TINY,
+        one_thread=True,
     ),
     "cpu": Profile(
-        "cpu", "no GPU (laptops, Colab's CPU runtime, Apple silicon): real small models, about half an hour a notebook",
-        "cpu", None, _CPU,
+        "cpu",
+        "no GPU (laptops, Colab's CPU runtime, Apple silicon): real small models, about half an hour a notebook",
+        "cpu",
+        None,
+        _CPU,
     ),
     "rtx2080ti-11gb": Profile(
-        "rtx2080ti-11gb", "an 11 GB card (RTX 2080 Ti, RTX 3060 12 GB): LoRA, batch size 1 for GRPO",
-        "cuda", 10.5,
-        _gpu_profile(sft_batch=4, ppo_batch=8, precision="fp16", grpo=dict(
-            # the T4's 4 problems x 8 a step, one completion per micro-batch; 50 steps: <= 60 min (docs/decisions.md)
-            per_device_train_batch_size=1, gradient_accumulation_steps=32, num_generations=8,
-            max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True, max_steps=50,
-        )),
+        "rtx2080ti-11gb",
+        "an 11 GB card (RTX 2080 Ti, RTX 3060 12 GB): LoRA, batch size 1 for GRPO",
+        "cuda",
+        10.5,
+        _gpu_profile(
+            sft_batch=4,
+            ppo_batch=8,
+            precision="fp16",
+            grpo=dict(
+                # the T4's 4 problems x 8 a step, one completion per micro-batch; 50 steps: <= 60 min (docs/decisions.md)
+                per_device_train_batch_size=1,
+                gradient_accumulation_steps=32,
+                num_generations=8,
+                max_completion_length=512,
+                lora=True,
+                load_in_4bit=False,
+                gradient_checkpointing=True,
+                max_steps=50,
+            ),
+        ),
     ),
     "t4-16gb": Profile(
-        "t4-16gb", "a free Colab T4 (16 GB, no bf16): fp16, LoRA for GRPO",
-        "cuda", 14.5,
-        _gpu_profile(sft_batch=8, ppo_batch=16, precision="fp16", grpo=dict(
-            # 4 problems x 8 a step: decoding 512 tokens costs the same for 16 or 32 completions
-            per_device_train_batch_size=8, gradient_accumulation_steps=4, num_generations=8,
-            max_completion_length=512, lora=True, load_in_4bit=False, gradient_checkpointing=True,
-            # 50 steps: <= 60 min at helpers.timing's high end (docs/decisions.md)
-            max_steps=50,
-        )),
+        "t4-16gb",
+        "a free Colab T4 (16 GB, no bf16): fp16, LoRA for GRPO",
+        "cuda",
+        14.5,
+        _gpu_profile(
+            sft_batch=8,
+            ppo_batch=16,
+            precision="fp16",
+            grpo=dict(
+                # 4 problems x 8 a step: decoding 512 tokens costs the same for 16 or 32 completions
+                per_device_train_batch_size=8,
+                gradient_accumulation_steps=4,
+                num_generations=8,
+                max_completion_length=512,
+                lora=True,
+                load_in_4bit=False,
+                gradient_checkpointing=True,
+                # 50 steps: <= 60 min at helpers.timing's high end (docs/decisions.md)
+                max_steps=50,
+            ),
+        ),
     ),
     "a100-40gb": Profile(
-        "a100-40gb", "a 40-80 GB card (A100, H100, L40S): bf16, full fine-tuning",
-        "cuda", 38.0,
-        _gpu_profile(sft_batch=16, ppo_batch=64, precision="bf16", grpo=dict(  # 16 x 1 would need ~35 GB
-            per_device_train_batch_size=8, gradient_accumulation_steps=2, num_generations=16,
-            # 200 steps of one problem x 16: <= 60 min at helpers.timing's high end (docs/decisions.md)
-            max_completion_length=512, lora=False, load_in_4bit=False, gradient_checkpointing=False, max_steps=200,
-        )),
+        "a100-40gb",
+        "a 40-80 GB card (A100, H100, L40S): bf16, full fine-tuning",
+        "cuda",
+        38.0,
+        _gpu_profile(
+            sft_batch=16,
+            ppo_batch=64,
+            precision="bf16",
+            grpo=dict(  # 16 x 1 would need ~35 GB
+                per_device_train_batch_size=8,
+                gradient_accumulation_steps=2,
+                num_generations=16,
+                # 200 steps of one problem x 16: <= 60 min at helpers.timing's high end (docs/decisions.md)
+                max_completion_length=512,
+                lora=False,
+                load_in_4bit=False,
+                gradient_checkpointing=False,
+                max_steps=200,
+            ),
+        ),
     ),
 }
 
@@ -277,10 +546,14 @@ def check_sections(profiles: dict[str, Profile], lessons: list[dict]) -> None:
         section = lesson["section"]
         lacking = [name for name, profile in profiles.items() if section not in profile.notebooks]
         if lacking:
-            raise LessonError(f"Lesson {lesson['notebook']!r} reads profile section {section!r}, which profiles "
-                              f"{lacking} lack: add the section to each profile's table in helpers/profiles.py.")
+            raise LessonError(
+                f"Lesson {lesson['notebook']!r} reads profile section {section!r}, which profiles "
+                f"{lacking} lack: add the section to each profile's table in helpers/profiles.py."
+            )
         if section not in REHEARSAL_CUTS:
-            raise LessonError(f"Lesson {lesson['notebook']!r}: section {section!r} has no REHEARSAL_CUTS entry.")
+            raise LessonError(
+                f"Lesson {lesson['notebook']!r}: section {section!r} has no REHEARSAL_CUTS entry."
+            )
 
 
 check_sections(PROFILES, COURSE)
@@ -295,11 +568,17 @@ def with_overrides(settings: SimpleNamespace, **overrides) -> SimpleNamespace:
     unknown = [key for key in overrides if not hasattr(settings, key)]
     if unknown:
         raise KeyError(f"No setting {unknown} in this section; it has {sorted(vars(settings))}.")
-    return SimpleNamespace(**{**vars(settings), **{k: v for k, v in overrides.items() if v is not None}})
+    return SimpleNamespace(
+        **{**vars(settings), **{k: v for k, v in overrides.items() if v is not None}}
+    )
 
 
-def check_grpo_batch(per_device_train_batch_size: int, gradient_accumulation_steps: int, num_generations: int,
-                     num_processes: int = 1) -> int:
+def check_grpo_batch(
+    per_device_train_batch_size: int,
+    gradient_accumulation_steps: int,
+    num_generations: int,
+    num_processes: int = 1,
+) -> int:
     """The number of prompts per generation batch, or a ValueError that explains the arithmetic.
 
     GRPO samples `num_generations` completions per prompt and compares them within that group, so
@@ -308,13 +587,18 @@ def check_grpo_batch(per_device_train_batch_size: int, gradient_accumulation_ste
     >>> check_grpo_batch(1, 8, 8)   # the 11 GB setting: batch size 1, 8 accumulation steps
     1
     """
-    for name, value in (("per_device_train_batch_size", per_device_train_batch_size),
-                        ("gradient_accumulation_steps", gradient_accumulation_steps),
-                        ("num_generations", num_generations), ("num_processes", num_processes)):
+    for name, value in (
+        ("per_device_train_batch_size", per_device_train_batch_size),
+        ("gradient_accumulation_steps", gradient_accumulation_steps),
+        ("num_generations", num_generations),
+        ("num_processes", num_processes),
+    ):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
     if num_generations < 2:
-        raise ValueError("num_generations must be at least 2: GRPO's advantage compares completions within a group.")
+        raise ValueError(
+            "num_generations must be at least 2: GRPO's advantage compares completions within a group."
+        )
     completions = per_device_train_batch_size * gradient_accumulation_steps * num_processes
     if completions % num_generations:
         fits = [g for g in range(2, completions + 1) if completions % g == 0]
@@ -332,7 +616,9 @@ def check_grpo_batch(per_device_train_batch_size: int, gradient_accumulation_ste
 
 def check_warm_start(settings: SimpleNamespace) -> None:
     """A warm start asked for (``warm_start_examples`` > 0) must be able to train: epochs and rate above 0."""
-    if settings.warm_start_examples and not (settings.warm_start_epochs > 0 and settings.warm_start_learning_rate > 0):
+    if settings.warm_start_examples and not (
+        settings.warm_start_epochs > 0 and settings.warm_start_learning_rate > 0
+    ):
         raise ValueError(
             f"warm_start_examples={settings.warm_start_examples} asks for a warm start, but this profile's "
             f"warm_start_epochs={settings.warm_start_epochs} and warm_start_learning_rate="
@@ -352,7 +638,9 @@ def pick_profile_for_gpu(gpu_memory_gb: Optional[float]) -> str:
     """
     if gpu_memory_gb is None:
         return "cpu"
-    fitting = [p for p in PROFILES.values() if p.min_gpu_memory_gb and p.min_gpu_memory_gb <= gpu_memory_gb]
+    fitting = [
+        p for p in PROFILES.values() if p.min_gpu_memory_gb and p.min_gpu_memory_gb <= gpu_memory_gb
+    ]
     if not fitting:
         raise ProfileError(
             f"This GPU has {gpu_memory_gb:.1f} GB; the smallest GPU profile, 'rtx2080ti-11gb', wants "
@@ -367,13 +655,18 @@ def cpu_profile_notice() -> str:
     from helpers.timing import minutes
 
     cpu = PROFILES["cpu"]
-    times = ", ".join(f"{lesson['notebook'][:2]} ~"
-                      f"{minutes(lesson['section'], cpu.notebook(lesson['section'], rehearsal=False), 'CPU').total_minutes:.0f} min"
-                      for lesson in COURSE if lesson["section"] != "setup")
-    return (f"No CUDA GPU found: profile 'cpu', real small models on this CPU (training and evaluation, "
-            f"estimated on 2 cores: {times}; loading and the other cells add a few minutes, more cores are faster). "
-            f"Apple silicon runs it on the CPU too. For the full course, open the notebook in Colab (Runtime > "
-            f"Change runtime type > T4 GPU); for a rehearsal in a few minutes, profile='tiny'.")
+    times = ", ".join(
+        f"{lesson['notebook'][:2]} ~"
+        f"{minutes(lesson['section'], cpu.notebook(lesson['section'], rehearsal=False), 'CPU').total_minutes:.0f} min"
+        for lesson in COURSE
+        if lesson["section"] != "setup"
+    )
+    return (
+        f"No CUDA GPU found: profile 'cpu', real small models on this CPU (training and evaluation, "
+        f"estimated on 2 cores: {times}; loading and the other cells add a few minutes, more cores are faster). "
+        f"Apple silicon runs it on the CPU too. For the full course, open the notebook in Colab (Runtime > "
+        f"Change runtime type > T4 GPU); for a rehearsal in a few minutes, profile='tiny'."
+    )
 
 
 def get_profile(name: Optional[str] = None) -> Profile:
@@ -388,11 +681,18 @@ def get_profile(name: Optional[str] = None) -> Profile:
 
         report = device_report()
         name = pick_profile_for_gpu(report["gpu_memory_gb"] if report["device"] == "cuda" else None)
-        print(cpu_profile_notice() if name == "cpu" else
-              f"Profile 'auto' picked {name!r} for {report['gpu_name']} ({report['gpu_memory_gb']} GB).")
+        print(
+            cpu_profile_notice()
+            if name == "cpu"
+            else f"Profile 'auto' picked {name!r} for {report['gpu_name']} ({report['gpu_memory_gb']} GB)."
+        )
     if name not in PROFILES:
-        raise ProfileError(f"Unknown profile {name!r}. Valid profiles: {', '.join(['auto', *PROFILES])}.")
+        raise ProfileError(
+            f"Unknown profile {name!r}. Valid profiles: {', '.join(['auto', *PROFILES])}."
+        )
     if rehearsing() and name != "tiny":
-        print(f"REHEARSAL of {name!r}: its settings with steps, data sizes and lengths cut; hub ids served by "
-              f"stand-ins from {os.environ.get('HF_HOME', 'the Hugging Face cache')}. The numbers mean nothing.")
+        print(
+            f"REHEARSAL of {name!r}: its settings with steps, data sizes and lengths cut; hub ids served by "
+            f"stand-ins from {os.environ.get('HF_HOME', 'the Hugging Face cache')}. The numbers mean nothing."
+        )
     return PROFILES[name]

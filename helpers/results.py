@@ -30,7 +30,9 @@ def learning_block(values: list[float], metric: str) -> dict:
     """
     values = [float(v) for v in values if v is not None]
     if len(values) < 4:
-        raise ValueError(f"Only {len(values)} logged values of {metric!r}: log more often to compare quarters.")
+        raise ValueError(
+            f"Only {len(values)} logged values of {metric!r}: log more often to compare quarters."
+        )
     quarter = len(values) // 4
     return {
         "metric": metric,

@@ -74,7 +74,9 @@ def dataset_column(values, count: int) -> list:
 
 
 # --- the five rewards: notebook 04 shows and runs this part (python -m course_tools.publish copies it there) ---
-STRICT_FORMAT = re.compile(r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?$", re.DOTALL)
+STRICT_FORMAT = re.compile(
+    r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?$", re.DOTALL
+)
 SOFT_FORMAT = re.compile(r"<reasoning>.*?</reasoning>\s*<answer>.*?</answer>", re.DOTALL)
 ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 TAGS = ("<reasoning>\n", "\n</reasoning>\n", "\n<answer>\n", "\n</answer>")
@@ -83,11 +85,15 @@ TAGS = ("<reasoning>\n", "\n</reasoning>\n", "\n<answer>\n", "\n</answer>")
 def correctness_reward(completions, answer=None, **kwargs) -> list[float]:
     """2.0 when the completion's answer equals the gold answer (GSM8K ``#### N`` field or a number), else 0.0."""
     texts = completion_texts(completions)
-    return finite_scores(2.0 if is_correct(t, gold) else 0.0 for t, gold in zip(texts, dataset_column(answer, len(texts))))
+    return finite_scores(
+        2.0 if is_correct(t, gold) else 0.0
+        for t, gold in zip(texts, dataset_column(answer, len(texts)))
+    )
 
 
 def integer_answer_reward(completions, **kwargs) -> list[float]:
     """0.5 when the <answer> tag holds a whole number (GSM8K answers are integers), else 0.0."""
+
     def score(text: str) -> float:
         match = ANSWER_TAG.search(text)
         return 0.5 if match and re.fullmatch(r"\s*-?\d+\s*", match.group(1)) else 0.0
@@ -97,17 +103,22 @@ def integer_answer_reward(completions, **kwargs) -> list[float]:
 
 def strict_format_reward(completions, **kwargs) -> list[float]:
     """0.5 when the completion is exactly the taught format, line breaks included, else 0.0."""
-    return finite_scores(0.5 if STRICT_FORMAT.match(t) else 0.0 for t in completion_texts(completions))
+    return finite_scores(
+        0.5 if STRICT_FORMAT.match(t) else 0.0 for t in completion_texts(completions)
+    )
 
 
 def soft_format_reward(completions, **kwargs) -> list[float]:
     """0.5 when a <reasoning> block is followed by an <answer> block anywhere, else 0.0."""
-    return finite_scores(0.5 if SOFT_FORMAT.search(t) else 0.0 for t in completion_texts(completions))
+    return finite_scores(
+        0.5 if SOFT_FORMAT.search(t) else 0.0 for t in completion_texts(completions)
+    )
 
 
 def tag_count_reward(completions, **kwargs) -> list[float]:
     """Partial credit, 0.0 to 0.5: 0.125 for each of the four tags written exactly once, less
     0.001 per character after </answer> (so rambling on after the answer costs a little)."""
+
     def score(text: str) -> float:
         total = sum(0.125 for tag in TAGS if text.count(tag) == 1)
         if text.count("\n</answer>") == 1:
@@ -117,12 +128,22 @@ def tag_count_reward(completions, **kwargs) -> list[float]:
     return finite_scores(score(t) for t in completion_texts(completions))
 
 
-HEURISTIC_REWARDS = [correctness_reward, integer_answer_reward, strict_format_reward, soft_format_reward, tag_count_reward]
+HEURISTIC_REWARDS = [
+    correctness_reward,
+    integer_answer_reward,
+    strict_format_reward,
+    soft_format_reward,
+    tag_count_reward,
+]
 # --- end of the five rewards ---
 
 
-def make_hybrid_reward(learned_scorer: Callable[..., list[float]], heuristic: Callable = correctness_reward,
-                       learned_weight: float = 0.5, name: str = "hybrid_reward") -> Callable:
+def make_hybrid_reward(
+    learned_scorer: Callable[..., list[float]],
+    heuristic: Callable = correctness_reward,
+    learned_weight: float = 0.5,
+    name: str = "hybrid_reward",
+) -> Callable:
     """A reward that mixes a learned scorer with a heuristic: ``w * learned + (1 - w) * heuristic``.
 
     `learned_scorer(texts, **kwargs) -> list[float]` is, say, the cosine similarity of a sentence
@@ -140,13 +161,17 @@ def make_hybrid_reward(learned_scorer: Callable[..., list[float]], heuristic: Ca
         texts = completion_texts(completions)
         learned = finite_scores(learned_scorer(texts, **kwargs))
         rule = heuristic(texts, **kwargs)
-        return finite_scores(learned_weight * s + (1 - learned_weight) * h for s, h in zip(learned, rule))
+        return finite_scores(
+            learned_weight * s + (1 - learned_weight) * h for s, h in zip(learned, rule)
+        )
 
     hybrid_reward.__name__ = name  # TRL logs each reward under its function's name
     return hybrid_reward
 
 
-def make_classifier_scorer(classifier, tokenizer, label: str, batch_size: int = 32, max_length: int = 128) -> Callable:
+def make_classifier_scorer(
+    classifier, tokenizer, label: str, batch_size: int = 32, max_length: int = 128
+) -> Callable:
     """A learned scorer: the classifier's probability of `label` for each text (notebooks 01 and 05).
 
     The classifier keeps its own tokenizer: the policy's tokens mean nothing to it, so the scorer
@@ -164,8 +189,13 @@ def make_classifier_scorer(classifier, tokenizer, label: str, batch_size: int = 
         scores = []
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
-                batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                                  truncation=True, max_length=max_length).to(classifier.device)
+                batch = tokenizer(
+                    texts[start : start + batch_size],
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                ).to(classifier.device)
                 scores += classifier(**batch).logits.softmax(-1)[:, index].tolist()
         return finite_scores(scores)
 
@@ -187,22 +217,33 @@ def make_similarity_scorer(encoder, batch_size: int = 64) -> Callable:
         texts = [completion_text(t) for t in texts]
         if not texts:
             return []
-        references = [clean_solution(a) if isinstance(a, str) else "" for a in dataset_column(answer, len(texts))]
+        references = [
+            clean_solution(a) if isinstance(a, str) else ""
+            for a in dataset_column(answer, len(texts))
+        ]
         key = (tuple(texts), tuple(references))
         if key not in last:
             new = [r for r in dict.fromkeys(references) if r not in cache]
-            embeddings = encoder.encode(texts + new, batch_size=batch_size, convert_to_tensor=True,
-                                        normalize_embeddings=True, show_progress_bar=False)
-            cache.update(zip(new, embeddings[len(texts):]))
+            embeddings = encoder.encode(
+                texts + new,
+                batch_size=batch_size,
+                convert_to_tensor=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+            cache.update(zip(new, embeddings[len(texts) :]))
             reference_embeddings = torch.stack([cache[r] for r in references])
             last.clear()
-            last[key] = finite_scores((embeddings[: len(texts)] * reference_embeddings).sum(-1).tolist())
+            last[key] = finite_scores(
+                (embeddings[: len(texts)] * reference_embeddings).sum(-1).tolist()
+            )
         return list(last[key])
 
     return similarity_to_reference
 
 
 # --- diagnostics: what the model was rewarded for ---
+
 
 def completion_log(output_dir):
     """Every completion GRPO logged (``log_completions=True`` writes ``completions/*.parquet``), one row
@@ -213,7 +254,9 @@ def completion_log(output_dir):
 
     files = sorted(Path(output_dir, "completions").glob("completions_*.parquet"))
     if not files:
-        raise FileNotFoundError(f"No completion logs in {output_dir}/completions: train with log_completions=True.")
+        raise FileNotFoundError(
+            f"No completion logs in {output_dir}/completions: train with log_completions=True."
+        )
     log = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     rewarddataset_columns = [f.__name__ for f in HEURISTIC_REWARDS if f.__name__ in log.columns]
     log["text"] = log["completion"].map(completion_text)
@@ -226,4 +269,6 @@ def completion_log(output_dir):
 def high_reward_wrong_answers(log, count: int = 5):
     """The best-rewarded completions whose answer was wrong: what the reward pays for besides being right."""
     wrong = log[log["correctness_reward"] <= 0]
-    return wrong.sort_values("total", ascending=False).head(count)[["step", "total", "answer_given", "text"]]
+    return wrong.sort_values("total", ascending=False).head(count)[
+        ["step", "total", "answer_given", "text"]
+    ]

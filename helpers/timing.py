@@ -54,19 +54,41 @@ from helpers.lessons import PROMPT_TOKENS
 #   3.7 ms (TinyLlama-1.1B 12.34, Qwen2-1.5B 9.56 tokens/s); the TRL anchor below rules that out on Colab.
 # One figure for every decoder layer: GPT-2's launches fewer kernels than Qwen2's, so its times err long.
 GPUS = {
-    "T4": dict(tflops=65.0, tflops_fp32=8.1, bandwidth_gb_s=320.0, native_bf16=False,
-               decode_ms_per_layer=(0.9, 1.5)),
-    "RTX 2080 Ti": dict(tflops=56.9, tflops_fp32=13.4, bandwidth_gb_s=616.0, native_bf16=False,
-                        decode_ms_per_layer=(0.5, 0.9)),
-    "A100": dict(tflops=312.0, tflops_fp32=19.5, bandwidth_gb_s=1555.0, native_bf16=True,
-                 decode_ms_per_layer=(0.5, 0.9)),
+    "T4": dict(
+        tflops=65.0,
+        tflops_fp32=8.1,
+        bandwidth_gb_s=320.0,
+        native_bf16=False,
+        decode_ms_per_layer=(0.9, 1.5),
+    ),
+    "RTX 2080 Ti": dict(
+        tflops=56.9,
+        tflops_fp32=13.4,
+        bandwidth_gb_s=616.0,
+        native_bf16=False,
+        decode_ms_per_layer=(0.5, 0.9),
+    ),
+    "A100": dict(
+        tflops=312.0,
+        tflops_fp32=19.5,
+        bandwidth_gb_s=1555.0,
+        native_bf16=True,
+        decode_ms_per_layer=(0.5, 0.9),
+    ),
 }
 # The cpu profile's machine: 2 cores of the course's CI machine, fp32, measured with benchmarks/cpu_speed.py
 # (two runs: matmul 0.17-0.19 TFLOPS, copy 5.6-8 GB/s, SmolLM2-135M decoding 4.65 ms per layer at batch 16,
 # a forward and backward pass of 16 x 200 tokens at 0.68-0.79 of the matmul rate). More cores: faster.
 # Measured, so one figure: it takes the low end of the generic constants below.
-GPUS["CPU"] = dict(tflops=0.18, tflops_fp32=0.18, bandwidth_gb_s=7.0, efficiency=0.7, decode_ms_per_layer=4.7,
-                   bandwidth_efficiency=1.0, measured=True)
+GPUS["CPU"] = dict(
+    tflops=0.18,
+    tflops_fp32=0.18,
+    bandwidth_gb_s=7.0,
+    efficiency=0.7,
+    decode_ms_per_layer=4.7,
+    bandwidth_efficiency=1.0,
+    measured=True,
+)
 # A card not in the table: the span of the published figures above.
 DECODE_MS_PER_LAYER = (0.5, 1.5)
 PROFILE_GPUS = {"t4-16gb": "T4", "rtx2080ti-11gb": "RTX 2080 Ti", "a100-40gb": "A100", "cpu": "CPU"}
@@ -140,14 +162,18 @@ class TimeEstimate:
         return minutes_range_text(self.low_minutes, self.high_minutes)
 
     def __str__(self) -> str:
-        listed = ", ".join(f"{name} {minutes_range_text(low / 60, high / 60)}"
-                           for name, (low, high) in self.parts.items())
+        listed = ", ".join(
+            f"{name} {minutes_range_text(low / 60, high / 60)}"
+            for name, (low, high) in self.parts.items()
+        )
         low, high = self.seconds_per_step_range
         per_step = f"~{high:.1f} s" if self.measured else f"{low:.1f}-{high:.1f} s"
         where = "on 2 CPU cores" if self.gpu == "CPU" else f"on one {self.gpu}"
         plan = "" if self.measured else " Plan for the high end."
-        return (f"Estimated time {where}: {self.minutes_text} ({listed}; {per_step} per training step). "
-                f"An estimate from the settings, not a measurement.{plan}")
+        return (
+            f"Estimated time {where}: {self.minutes_text} ({listed}; {per_step} per training step). "
+            f"An estimate from the settings, not a measurement.{plan}"
+        )
 
 
 def minutes_range_text(low: float, high: float) -> str:
@@ -160,12 +186,15 @@ def minutes_range_text(low: float, high: float) -> str:
 
 def hours_range_text(low_minutes: float, high_minutes: float) -> str:
     """Hours for a sum of ranges: '6.5-12 GPU-hours'."""
+
     def fmt(hours: float) -> str:
         return f"{hours:.1f}".rstrip("0").rstrip(".") if hours < 10 else f"{hours:.0f}"
+
     return f"{fmt(low_minutes / 60)}-{fmt(high_minutes / 60)}"
 
 
 # ----- the pieces, priced for one end of the range (end: 0 low, 1 high) -----------------------------------
+
 
 def _pick(value, end: int):
     return value[end] if isinstance(value, tuple) else value
@@ -187,7 +216,9 @@ def _layer_seconds(card: dict, end: int) -> float:
 
 
 def _memory_seconds(card: dict, nbytes: float) -> float:
-    return nbytes / (card["bandwidth_gb_s"] * 1e9 * card.get("bandwidth_efficiency", BANDWIDTH_EFFICIENCY))
+    return nbytes / (
+        card["bandwidth_gb_s"] * 1e9 * card.get("bandwidth_efficiency", BANDWIDTH_EFFICIENCY)
+    )
 
 
 def adapted_linears(spec) -> int:
@@ -196,9 +227,20 @@ def adapted_linears(spec) -> int:
     return spec.num_layers * (7 if spec.kv_size < spec.hidden_size else 4)
 
 
-def _decode_seconds(spec, card: dict, steps: int, bytes_per_weight: float = 2, batch: int = 16, *,
-                    end: int = 1, weight_bytes: float | None = None, context: float = 0,
-                    lora_modules: int = 0, precision: str = "fp16", cuda_graphs: bool = False) -> float:
+def _decode_seconds(
+    spec,
+    card: dict,
+    steps: int,
+    bytes_per_weight: float = 2,
+    batch: int = 16,
+    *,
+    end: int = 1,
+    weight_bytes: float | None = None,
+    context: float = 0,
+    lora_modules: int = 0,
+    precision: str = "fp16",
+    cuda_graphs: bool = False,
+) -> float:
     """Seconds for `steps` decoding steps of one generate call of `batch` sequences: the host's fixed cost
     per layer (and per unmerged LoRA linear), the GPU reading `weight_bytes` and the KV cache of `context`
     tokens, and the arithmetic (2 x parameters per token, which only a CPU notices). The low end lets host
@@ -209,7 +251,9 @@ def _decode_seconds(spec, card: dict, steps: int, bytes_per_weight: float = 2, b
     kv_bytes = batch * context * spec.num_layers * 2 * spec.kv_size * 2
     memory = _memory_seconds(card, weight_bytes + kv_bytes)
     share = _pick(LORA_DECODE_SHARE, end)
-    host = 0.0 if cuda_graphs else (spec.num_layers + share * lora_modules) * _layer_seconds(card, end)
+    host = (
+        0.0 if cuda_graphs else (spec.num_layers + share * lora_modules) * _layer_seconds(card, end)
+    )
     arithmetic = 2 * spec.parameters * batch / _flops_per_second(card, end, precision)
     if end == 0 or card.get("measured"):
         per_step = max(memory, host, arithmetic)
@@ -218,7 +262,9 @@ def _decode_seconds(spec, card: dict, steps: int, bytes_per_weight: float = 2, b
     return steps * per_step
 
 
-def _weight_bytes(spec, *, lora: bool = False, four_bit: bool = False, autocast: bool = False) -> float:
+def _weight_bytes(
+    spec, *, lora: bool = False, four_bit: bool = False, autocast: bool = False
+) -> float:
     """Bytes a decoding step reads: 4-bit linears dequantised to fp16 at batch > 1 (bitsandbytes reads 0.5,
     writes 2, the product reads 2) with the rest in 16 bits; a 16-bit base under LoRA (2); fp32 weights (4),
     which 16-bit autocast casts anew every step (read 4, write 2, read 2)."""
@@ -229,15 +275,28 @@ def _weight_bytes(spec, *, lora: bool = False, four_bit: bool = False, autocast:
     return spec.parameters * (8 if autocast else 4)
 
 
-def _train_seconds(spec, card: dict, tokens: float, lora: bool = False, checkpointing: bool = False, *,
-                   end: int = 1, precision: str = "fp16", micro_batches: int = 1, forward_only: bool = False,
-                   lora_modules: int = 0) -> float:
+def _train_seconds(
+    spec,
+    card: dict,
+    tokens: float,
+    lora: bool = False,
+    checkpointing: bool = False,
+    *,
+    end: int = 1,
+    precision: str = "fp16",
+    micro_batches: int = 1,
+    forward_only: bool = False,
+    lora_modules: int = 0,
+) -> float:
     """Forward and backward passes over `tokens` in `micro_batches`: the FLOPs at the precision's rate, and
     never less than the host's kernel launches (a backward pass launches about twice a forward's kernels)."""
     if forward_only:
         factor, passes = 2, 1
     else:
-        factor, passes = (4 if lora else 6) + (2 if checkpointing else 0), 3 + (1 if checkpointing else 0)
+        factor, passes = (
+            (4 if lora else 6) + (2 if checkpointing else 0),
+            3 + (1 if checkpointing else 0),
+        )
     compute = factor * spec.parameters * tokens / _flops_per_second(card, end, precision)
     layers = spec.num_layers + _pick(LORA_DECODE_SHARE, end) * lora_modules
     launches = micro_batches * passes * layers * _layer_seconds(card, end)
@@ -245,8 +304,11 @@ def _train_seconds(spec, card: dict, tokens: float, lora: bool = False, checkpoi
 
 
 def _optimizer_seconds(card: dict, end: int, steps: int, trainable: int, tensors: int) -> float:
-    per_step = (_memory_seconds(card, trainable * _pick(OPTIMIZER_BYTES_PER_PARAMETER, end))
-                + tensors * _pick(OPTIMIZER_US_PER_TENSOR, end) * 1e-6 + _pick(OPTIMIZER_STEP_S, end))
+    per_step = (
+        _memory_seconds(card, trainable * _pick(OPTIMIZER_BYTES_PER_PARAMETER, end))
+        + tensors * _pick(OPTIMIZER_US_PER_TENSOR, end) * 1e-6
+        + _pick(OPTIMIZER_STEP_S, end)
+    )
     return steps * per_step
 
 
@@ -258,13 +320,30 @@ def _trainable(spec, lora: bool, rank: int = 16) -> tuple[int, int]:
     return spec.parameters, 12 * spec.num_layers + 4
 
 
-def _evaluation_seconds(spec, card, end, problems: int, new_tokens: int, weight_bytes: float, prompt: int,
-                        lora_modules: int = 0, batch: int = 16) -> float:
+def _evaluation_seconds(
+    spec,
+    card,
+    end,
+    problems: int,
+    new_tokens: int,
+    weight_bytes: float,
+    prompt: int,
+    lora_modules: int = 0,
+    batch: int = 16,
+) -> float:
     """One evaluate_gsm8k pass: greedy, 16 problems per generate call, every call run to the length limit
     (with 16 answers, one long one keeps the whole batch going)."""
     return -(-problems // batch) * _decode_seconds(
-        spec, card, new_tokens, batch=batch, end=end, weight_bytes=weight_bytes,
-        context=prompt + new_tokens / 2, lora_modules=lora_modules, precision="fp32")
+        spec,
+        card,
+        new_tokens,
+        batch=batch,
+        end=end,
+        weight_bytes=weight_bytes,
+        context=prompt + new_tokens / 2,
+        lora_modules=lora_modules,
+        precision="fp32",
+    )
 
 
 def _half(card: dict, precision: str) -> str:
@@ -279,20 +358,30 @@ def _on_gpu(card: dict) -> bool:
 
 # ----- the notebooks ------------------------------------------------------------------------------------
 
+
 def _sft(s, card, end, prompt):
     from helpers.memory.estimate import model_spec
 
     spec = model_spec(s.model_id)
-    tokens = s.train_size * s.epochs * min(s.max_length, 250)  # a GSM8K prompt + solution: ~250 GPT-2 tokens
+    tokens = (
+        s.train_size * s.epochs * min(s.max_length, 250)
+    )  # a GSM8K prompt + solution: ~250 GPT-2 tokens
     micro = -(-s.train_size // s.batch_size) * s.epochs
     steps = -(-s.train_size // (s.batch_size * s.gradient_accumulation_steps)) * s.epochs
     trainable, tensors = _trainable(spec, False)
-    training = (_train_seconds(spec, card, tokens, checkpointing=s.gradient_checkpointing, end=end,
-                               precision=s.precision, micro_batches=micro)
-                + _optimizer_seconds(card, end, steps, trainable, tensors))
+    training = _train_seconds(
+        spec,
+        card,
+        tokens,
+        checkpointing=s.gradient_checkpointing,
+        end=end,
+        precision=s.precision,
+        micro_batches=micro,
+    ) + _optimizer_seconds(card, end, steps, trainable, tensors)
     # before and after, fp32 outside the trainer
-    evaluation = 2 * _evaluation_seconds(spec, card, end, s.eval_size, s.eval_max_new_tokens,
-                                         _weight_bytes(spec), prompt)
+    evaluation = 2 * _evaluation_seconds(
+        spec, card, end, s.eval_size, s.eval_max_new_tokens, _weight_bytes(spec), prompt
+    )
     return {"training": training, "evaluation": evaluation}, steps
 
 
@@ -300,27 +389,60 @@ def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
     """One TRL 0.11 PPO step, all in fp32 (no mixed precision): generate the batch in chunks, forward passes
     of the policy (log-probs, values) and the reference, the reward, then ppo_epochs passes in mini-batches,
     each with its optimizer step."""
-    chunk = 4 if section == "genre_ppo" else s.mini_batch_size  # generate's batch: 01 TRL's 4; 03 passes it
+    chunk = (
+        4 if section == "genre_ppo" else s.mini_batch_size
+    )  # generate's batch: 01 TRL's 4; 03 passes it
     batch_tokens = s.batch_size * (prompt + s.max_new_tokens)
     minis = -(-s.batch_size // s.mini_batch_size)
     lora = getattr(s, "lora", False)
     modules = adapted_linears(spec) if lora else 0
     generate = -(-s.batch_size // chunk) * _decode_seconds(
-        spec, card, s.max_new_tokens, batch=chunk, end=end, weight_bytes=_weight_bytes(spec),
-        context=prompt + s.max_new_tokens / 2, lora_modules=modules, precision="fp32")
+        spec,
+        card,
+        s.max_new_tokens,
+        batch=chunk,
+        end=end,
+        weight_bytes=_weight_bytes(spec),
+        context=prompt + s.max_new_tokens / 2,
+        lora_modules=modules,
+        precision="fp32",
+    )
     # the policy's and the reference's forward passes, both fp32 (03 keeps its reference in fp32 for a step-0
     # KL of 0; under LoRA the reference is the policy with its adapters off)
-    forwards = (_train_seconds(spec, card, batch_tokens, end=end, precision="fp32", micro_batches=minis,
-                               forward_only=True, lora_modules=modules)
-                + _train_seconds(spec, card, batch_tokens, end=end, precision="fp32", micro_batches=minis,
-                                 forward_only=True))
-    reward_texts = s.batch_size * (1 if section == "genre_ppo" else 2)  # 03 embeds completions and references
-    reward = _train_seconds(reward_spec, card, reward_texts * s.max_new_tokens, end=end,
-                            precision="fp32" if section == "genre_ppo" else _half(card, s.precision),
-                            forward_only=True)
+    forwards = _train_seconds(
+        spec,
+        card,
+        batch_tokens,
+        end=end,
+        precision="fp32",
+        micro_batches=minis,
+        forward_only=True,
+        lora_modules=modules,
+    ) + _train_seconds(
+        spec, card, batch_tokens, end=end, precision="fp32", micro_batches=minis, forward_only=True
+    )
+    reward_texts = s.batch_size * (
+        1 if section == "genre_ppo" else 2
+    )  # 03 embeds completions and references
+    reward = _train_seconds(
+        reward_spec,
+        card,
+        reward_texts * s.max_new_tokens,
+        end=end,
+        precision="fp32" if section == "genre_ppo" else _half(card, s.precision),
+        forward_only=True,
+    )
     updates = PPO_EPOCHS * minis
-    train = _train_seconds(spec, card, PPO_EPOCHS * batch_tokens, lora, end=end, precision="fp32",
-                           micro_batches=updates, lora_modules=modules)
+    train = _train_seconds(
+        spec,
+        card,
+        PPO_EPOCHS * batch_tokens,
+        lora,
+        end=end,
+        precision="fp32",
+        micro_batches=updates,
+        lora_modules=modules,
+    )
     optimizer = _optimizer_seconds(card, end, updates, *_trainable(spec, lora))
     return generate + forwards + reward + train + optimizer + _pick(STEP_OVERHEAD_S, end)
 
@@ -330,25 +452,50 @@ def _ppo(section, s, card, end, prompt):
 
     spec = model_spec("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
     reward_spec = model_spec(s.classifier_model if section == "genre_ppo" else s.reward_model)
-    parts = {"training": s.ppo_steps * _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec)}
-    if section == "genre_ppo":  # the classifier: ~5 examples of ~64 tokens per text and epoch, batches of 32
+    parts = {
+        "training": s.ppo_steps
+        * _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec)
+    }
+    if (
+        section == "genre_ppo"
+    ):  # the classifier: ~5 examples of ~64 tokens per text and epoch, batches of 32
         classifier = model_spec(s.classifier_model)
         examples = 5 * 4 * s.texts_per_genre
         steps = -(-examples // 32) * s.classifier_epochs
-        parts["classifier"] = (_train_seconds(classifier, card, examples * s.classifier_epochs * 64, end=end,
-                                              precision=s.precision, micro_batches=steps)
-                               + _optimizer_seconds(card, end, steps, *_trainable(classifier, False)))
+        parts["classifier"] = _train_seconds(
+            classifier,
+            card,
+            examples * s.classifier_epochs * 64,
+            end=end,
+            precision=s.precision,
+            micro_batches=steps,
+        ) + _optimizer_seconds(card, end, steps, *_trainable(classifier, False))
     else:  # the similarity-only contrast: the same training again; evaluated before, after and the contrast
         if s.contrast:
             parts["contrast"] = parts["training"]
-        parts["evaluation"] = (3 if s.contrast else 2) * _evaluation_seconds(spec, card, end, s.eval_size, s.eval_max_new_tokens,
-                                                      _weight_bytes(spec), prompt)
+        parts["evaluation"] = (3 if s.contrast else 2) * _evaluation_seconds(
+            spec, card, end, s.eval_size, s.eval_max_new_tokens, _weight_bytes(spec), prompt
+        )
     return parts, s.ppo_steps
 
 
-def _rl_seconds(spec, card, end, s, steps: int, prompt: int, completion: int, *, precision: str,
-                lora: bool = False, four_bit: bool = False, checkpointing: bool = False, beta: float = 0.0,
-                rloo: bool = False, reward_spec=None) -> float:
+def _rl_seconds(
+    spec,
+    card,
+    end,
+    s,
+    steps: int,
+    prompt: int,
+    completion: int,
+    *,
+    precision: str,
+    lora: bool = False,
+    four_bit: bool = False,
+    checkpointing: bool = False,
+    beta: float = 0.0,
+    rloo: bool = False,
+    reward_spec=None,
+) -> float:
     """GRPO/RLOO with TRL 1.16: `steps` optimizer steps of gradient_accumulation_steps micro-batches; one
     generation batch (generation_batch_size completions, by default a step's) serves num_iterations passes.
     Per generation batch: decoding, the log-prob forward passes TRL needs (RLOO: the old policy's always,
@@ -364,20 +511,54 @@ def _rl_seconds(spec, card, end, s, steps: int, prompt: int, completion: int, *,
     modules = adapted_linears(spec) if lora else 0
     on_gpu = _on_gpu(card)
     weights = _weight_bytes(spec, lora=lora, four_bit=four_bit, autocast=on_gpu and not lora)
-    decode = _decode_seconds(spec, card, completion, batch=generation_batch, end=end, weight_bytes=weights,
-                             context=prompt + completion / 2, lora_modules=modules, precision=precision)
+    decode = _decode_seconds(
+        spec,
+        card,
+        completion,
+        batch=generation_batch,
+        end=end,
+        weight_bytes=weights,
+        context=prompt + completion / 2,
+        lora_modules=modules,
+        precision=precision,
+    )
     tokens = generation_batch * (prompt + completion)
     old_policy = rloo or accumulation % (generation_batch // per_micro * iterations) != 0
     forwards = (int(old_policy) + int(beta > 0)) * _train_seconds(
-        spec, card, tokens, end=end, precision=precision, micro_batches=-(-generation_batch // per_micro),
-        forward_only=True, lora_modules=modules)
+        spec,
+        card,
+        tokens,
+        end=end,
+        precision=precision,
+        micro_batches=-(-generation_batch // per_micro),
+        forward_only=True,
+        lora_modules=modules,
+    )
     if reward_spec is not None:
-        forwards += _train_seconds(reward_spec, card, generation_batch * completion, end=end,
-                                   precision=precision, forward_only=True)
-    train = _train_seconds(spec, card, per_micro * (prompt + completion), lora, checkpointing, end=end,
-                           precision=precision, lora_modules=modules)
+        forwards += _train_seconds(
+            reward_spec,
+            card,
+            generation_batch * completion,
+            end=end,
+            precision=precision,
+            forward_only=True,
+        )
+    train = _train_seconds(
+        spec,
+        card,
+        per_micro * (prompt + completion),
+        lora,
+        checkpointing,
+        end=end,
+        precision=precision,
+        lora_modules=modules,
+    )
     optimizer = _optimizer_seconds(card, end, steps, *_trainable(spec, lora))
-    return generations * (decode + forwards + _pick(STEP_OVERHEAD_S, end)) + micro_batches * train + optimizer
+    return (
+        generations * (decode + forwards + _pick(STEP_OVERHEAD_S, end))
+        + micro_batches * train
+        + optimizer
+    )
 
 
 def _grpo(section, s, card, end, prompt):
@@ -386,29 +567,71 @@ def _grpo(section, s, card, end, prompt):
     on_gpu = _on_gpu(card)
     if section == "genre_rloo":
         spec = model_spec(s.policy_model)
-        training = _rl_seconds(spec, card, end, s, s.max_steps, prompt, s.max_completion_length,
-                               precision=s.precision if on_gpu else "fp32", beta=s.beta, rloo=True,
-                               reward_spec=model_spec(s.classifier_model))
+        training = _rl_seconds(
+            spec,
+            card,
+            end,
+            s,
+            s.max_steps,
+            prompt,
+            s.max_completion_length,
+            precision=s.precision if on_gpu else "fp32",
+            beta=s.beta,
+            rloo=True,
+            reward_spec=model_spec(s.classifier_model),
+        )
         return {"training": training}, s.max_steps
     spec = model_spec(s.model_id)
     four_bit = on_gpu and getattr(s, "load_in_4bit", False)
     lora = getattr(s, "lora", False) or four_bit
     precision = s.precision if on_gpu else "fp32"
-    parts = {"training": _rl_seconds(spec, card, end, s, s.max_steps, prompt, s.max_completion_length,
-                                     precision=precision, lora=lora, four_bit=four_bit,
-                                     checkpointing=getattr(s, "gradient_checkpointing", False), beta=s.beta)}
+    parts = {
+        "training": _rl_seconds(
+            spec,
+            card,
+            end,
+            s,
+            s.max_steps,
+            prompt,
+            s.max_completion_length,
+            precision=precision,
+            lora=lora,
+            four_bit=four_bit,
+            checkpointing=getattr(s, "gradient_checkpointing", False),
+            beta=s.beta,
+        )
+    }
     loaded = _weight_bytes(spec, lora=lora, four_bit=four_bit)  # evaluation runs outside autocast
-    before = _evaluation_seconds(spec, card, end, s.eval_size, s.max_completion_length, loaded, prompt)
-    after = _evaluation_seconds(spec, card, end, s.eval_size, s.max_completion_length, loaded, prompt,
-                                lora_modules=adapted_linears(spec) if lora else 0)  # the trainer's PEFT model
-    parts["evaluation"] = before + after + (before if s.warm_start_examples else 0)  # + the untuned model
+    before = _evaluation_seconds(
+        spec, card, end, s.eval_size, s.max_completion_length, loaded, prompt
+    )
+    after = _evaluation_seconds(
+        spec,
+        card,
+        end,
+        s.eval_size,
+        s.max_completion_length,
+        loaded,
+        prompt,
+        lora_modules=adapted_linears(spec) if lora else 0,
+    )  # the trainer's PEFT model
+    parts["evaluation"] = (
+        before + after + (before if s.warm_start_examples else 0)
+    )  # + the untuned model
     if s.warm_start_examples:  # the format warm start: one SFT pass, batches of 8
         micro = -(-s.warm_start_examples // 8) * s.warm_start_epochs
         tokens = s.warm_start_examples * s.warm_start_epochs * 250
         modules = adapted_linears(spec) if lora else 0
-        parts["warm start"] = (_train_seconds(spec, card, tokens, lora, end=end, precision=precision,
-                                              micro_batches=micro, lora_modules=modules)
-                               + _optimizer_seconds(card, end, micro, *_trainable(spec, lora)))
+        parts["warm start"] = _train_seconds(
+            spec,
+            card,
+            tokens,
+            lora,
+            end=end,
+            precision=precision,
+            micro_batches=micro,
+            lora_modules=modules,
+        ) + _optimizer_seconds(card, end, micro, *_trainable(spec, lora))
     return parts, s.max_steps
 
 
@@ -422,37 +645,66 @@ def _preferences(s, card, end, prompt):
     train_pairs = int(s.pairs * (1 - s.held_out))  # at most: ties are dropped
     trainable = _trainable(spec, False)
 
-    def sample(texts: int) -> float:  # the policy outside any trainer (fp32), 32 texts per generate call
+    def sample(
+        texts: int,
+    ) -> float:  # the policy outside any trainer (fp32), 32 texts per generate call
         return -(-texts // 32) * _decode_seconds(
-            spec, card, s.max_new_tokens, batch=32, end=end, weight_bytes=_weight_bytes(spec),
-            context=prompt + s.max_new_tokens / 2, precision="fp32")
+            spec,
+            card,
+            s.max_new_tokens,
+            batch=32,
+            end=end,
+            weight_bytes=_weight_bytes(spec),
+            context=prompt + s.max_new_tokens / 2,
+            precision="fp32",
+        )
 
-    def pairwise(epochs: int, batch: int, factor: float) -> float:  # chosen and rejected, `factor` x a pass
+    def pairwise(
+        epochs: int, batch: int, factor: float
+    ) -> float:  # chosen and rejected, `factor` x a pass
         micro = -(-train_pairs // batch) * epochs
-        passes = _train_seconds(spec, card, epochs * train_pairs * 2 * length, end=end, precision=precision,
-                                micro_batches=micro)
+        passes = _train_seconds(
+            spec,
+            card,
+            epochs * train_pairs * 2 * length,
+            end=end,
+            precision=precision,
+            micro_batches=micro,
+        )
         return passes * factor + _optimizer_seconds(card, end, micro, *trainable)
 
     parts = {
-        "preference pairs": sample(2 * s.pairs) + _train_seconds(
-            classifier, card, 2 * s.pairs * length, end=end, precision="fp32",
-            micro_batches=-(-2 * s.pairs // 32), forward_only=True),
+        "preference pairs": sample(2 * s.pairs)
+        + _train_seconds(
+            classifier,
+            card,
+            2 * s.pairs * length,
+            end=end,
+            precision="fp32",
+            micro_batches=-(-2 * s.pairs // 32),
+            forward_only=True,
+        ),
         "reward model": pairwise(s.reward_epochs, s.reward_batch_size, 1.0),
         "DPO": pairwise(s.dpo_epochs, s.dpo_batch_size, 4 / 3),  # + the reference's forward pass
     }
-    rl = dict(precision=precision, rloo=True, reward_spec=spec)  # the learned reward model: GPT-2 sized
-    parts["training"] = _rl_seconds(spec, card, end, s, s.rl_steps, prompt, s.max_new_tokens,
-                                    beta=s.rl_beta, **rl)
-    parts["over-optimisation sweep"] = sum(_rl_seconds(spec, card, end, s, s.sweep_steps, prompt,
-                                                       s.max_new_tokens, beta=beta, **rl)
-                                           for beta in s.sweep_betas)
+    rl = dict(
+        precision=precision, rloo=True, reward_spec=spec
+    )  # the learned reward model: GPT-2 sized
+    parts["training"] = _rl_seconds(
+        spec, card, end, s, s.rl_steps, prompt, s.max_new_tokens, beta=s.rl_beta, **rl
+    )
+    parts["over-optimisation sweep"] = sum(
+        _rl_seconds(spec, card, end, s, s.sweep_steps, prompt, s.max_new_tokens, beta=beta, **rl)
+        for beta in s.sweep_betas
+    )
     runs = 1 + len(s.sweep_betas)  # each measured at its checkpoints, plus the reference and DPO
     parts["measurements"] = (runs * s.checkpoints + 2) * sample(2 * s.eval_prompts)
     return parts, s.rl_steps
 
 
-def minutes(section: str, settings: SimpleNamespace, gpu: str = "T4",
-            prompt_len: int | None = None) -> TimeEstimate:
+def minutes(
+    section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len: int | None = None
+) -> TimeEstimate:
     """The time a notebook's training (and GSM8K evaluation) takes on `gpu`, from its profile settings: a
     range on a GPU, one figure on the measured CPU."""
     if gpu not in GPUS:
@@ -481,21 +733,23 @@ ANCHORS = {
     "TRL grpo_trl_lora_qlora": dict(
         source="huggingface/trl examples/notebooks/grpo_trl_lora_qlora.ipynb (run of 2025-12-19, TRL 0.26)",
         setup="Qwen2-7B-Instruct, 4-bit NF4 (double quantisation, fp16 compute) with the rest loaded in "
-              "fp32, LoRA r=32 on q,k,v,o,gate,up,down, per_device_train_batch_size=8 with num_generations=8 "
-              "(one prompt, 8 completions a step), max_completion_length=256, gradient checkpointing, Liger "
-              "kernel, paged_adamw_8bit, transformers generate (no vLLM), TRL's default bf16 autocast (the "
-              "T4 has no native bf16: its fp32 rate); NuminaMath-TIR prompts with a system prompt, ~170 "
-              "tokens (our guess)",
+        "fp32, LoRA r=32 on q,k,v,o,gate,up,down, per_device_train_batch_size=8 with num_generations=8 "
+        "(one prompt, 8 completions a step), max_completion_length=256, gradient checkpointing, Liger "
+        "kernel, paged_adamw_8bit, transformers generate (no vLLM), TRL's default bf16 autocast (the "
+        "T4 has no native bf16: its fp32 rate); NuminaMath-TIR prompts with a system prompt, ~170 "
+        "tokens (our guess)",
         measured="500 steps in 47,229 s: 94.5 s a step; peak reserved memory 8.83 GB",
-        measured_seconds_per_step=94.5),
+        measured_seconds_per_step=94.5,
+    ),
     "Unsloth Qwen2.5-3B GRPO": dict(
         source="unslothai/notebooks nb/Qwen2.5_(3B)-GRPO.ipynb (Unsloth 2025.2, vLLM 0.7.1, Colab T4)",
         setup="Qwen2.5-3B-Instruct in 4-bit (bitsandbytes) with vLLM generation (CUDA graphs), LoRA r=64 on "
-              "the seven linears, one prompt x 8 completions x 200 tokens a step, fp16, Unsloth's gradient "
-              "checkpointing, beta=0.04 (a reference forward pass with the adapter off); GSM8K prompts, ~120 "
-              "tokens (our guess)",
+        "the seven linears, one prompt x 8 completions x 200 tokens a step, fp16, Unsloth's gradient "
+        "checkpointing, beta=0.04 (a reference forward pass with the adapter off); GSM8K prompts, ~120 "
+        "tokens (our guess)",
         measured="250 steps in 1 h 40 min: ~24 s a step",
-        measured_seconds_per_step=24.0),
+        measured_seconds_per_step=24.0,
+    ),
 }
 
 
@@ -504,9 +758,17 @@ def _qwen_spec(name, parameters, layers, hidden, kv, intermediate, vocab, tied):
 
     per_layer_in_out = 2 * (hidden + hidden) + 2 * (hidden + kv) + 3 * (hidden + intermediate)
     linear = layers * (2 * hidden * hidden + 2 * hidden * kv + 3 * hidden * intermediate)
-    return ModelSpec(name=name, parameters=parameters, linear_parameters=linear, hidden_size=hidden,
-                     num_layers=layers, kv_size=kv, vocab_size=vocab, tied_embeddings=tied,
-                     lora_per_rank={"all-linear": layers * per_layer_in_out})
+    return ModelSpec(
+        name=name,
+        parameters=parameters,
+        linear_parameters=linear,
+        hidden_size=hidden,
+        num_layers=layers,
+        kv_size=kv,
+        vocab_size=vocab,
+        tied_embeddings=tied,
+        lora_per_rank={"all-linear": layers * per_layer_in_out},
+    )
 
 
 def anchors() -> dict:
@@ -514,24 +776,46 @@ def anchors() -> dict:
     card, out = GPUS["T4"], {}
     qwen7 = _qwen_spec("Qwen2-7B-Instruct", 7_615_616_512, 28, 3584, 512, 18944, 152064, False)
     qwen3 = _qwen_spec("Qwen2.5-3B-Instruct", 3_085_938_688, 36, 2048, 256, 11008, 151936, True)
-    for name, spec, prompt, completion in (("TRL grpo_trl_lora_qlora", qwen7, 170, 256),
-                                           ("Unsloth Qwen2.5-3B GRPO", qwen3, 120, 200)):
+    for name, spec, prompt, completion in (
+        ("TRL grpo_trl_lora_qlora", qwen7, 170, 256),
+        ("Unsloth Qwen2.5-3B GRPO", qwen3, 120, 200),
+    ):
         priced = []
         for end in (0, 1):
             trl = spec is qwen7
             rest = spec.parameters - spec.linear_parameters
-            if trl:  # the fp32 lm_head is cast to bf16 by autocast every step (read 4, write 2, read 2)
+            if (
+                trl
+            ):  # the fp32 lm_head is cast to bf16 by autocast every step (read 4, write 2, read 2)
                 weight_bytes = spec.linear_parameters * 4.5 + spec.vocab_size * spec.hidden_size * 8
             else:  # tied embeddings, fp16
                 weight_bytes = spec.linear_parameters * 4.5 + rest * 2
-            decode = _decode_seconds(spec, card, completion, batch=8, end=end, weight_bytes=weight_bytes,
-                                     context=prompt + completion / 2,
-                                     lora_modules=adapted_linears(spec) if trl else 0, cuda_graphs=not trl)
+            decode = _decode_seconds(
+                spec,
+                card,
+                completion,
+                batch=8,
+                end=end,
+                weight_bytes=weight_bytes,
+                context=prompt + completion / 2,
+                lora_modules=adapted_linears(spec) if trl else 0,
+                cuda_graphs=not trl,
+            )
             tokens = 8 * (prompt + completion)
-            train = _train_seconds(spec, card, tokens, True, True, end=end,
-                                   precision="bf16" if trl else "fp16", lora_modules=adapted_linears(spec))
+            train = _train_seconds(
+                spec,
+                card,
+                tokens,
+                True,
+                True,
+                end=end,
+                precision="bf16" if trl else "fp16",
+                lora_modules=adapted_linears(spec),
+            )
             if not trl:  # beta=0.04: the reference's forward pass (adapter off)
-                train += _train_seconds(spec, card, tokens, end=end, precision="fp16", forward_only=True)
+                train += _train_seconds(
+                    spec, card, tokens, end=end, precision="fp16", forward_only=True
+                )
             trainable = spec.lora_parameters(32 if trl else 64, "all-linear")
             optimizer = _optimizer_seconds(card, end, 1, trainable, 2 * adapted_linears(spec))
             priced.append(round(decode + train + optimizer + _pick(STEP_OVERHEAD_S, end), 1))

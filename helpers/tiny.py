@@ -19,11 +19,21 @@ from pathlib import Path
 
 # name -> recipe. A recipe is everything that decides the files; its hash names the cache folder.
 TINY_MODELS = {
-    "tiny-gpt2": dict(kind="gpt2", stands_in_for="gpt2", vocab_size=640, n_layer=2, n_embd=64, n_head=2),
-    "tiny-distilgpt2": dict(kind="gpt2", stands_in_for="distilgpt2", vocab_size=640, n_layer=1, n_embd=64, n_head=2),
+    "tiny-gpt2": dict(
+        kind="gpt2", stands_in_for="gpt2", vocab_size=640, n_layer=2, n_embd=64, n_head=2
+    ),
+    "tiny-distilgpt2": dict(
+        kind="gpt2", stands_in_for="distilgpt2", vocab_size=640, n_layer=1, n_embd=64, n_head=2
+    ),
     "tiny-qwen2-chat": dict(
-        kind="qwen2", stands_in_for="Qwen/Qwen2.5-0.5B-Instruct", vocab_size=640, hidden_size=64,
-        intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        kind="qwen2",
+        stands_in_for="Qwen/Qwen2.5-0.5B-Instruct",
+        vocab_size=640,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
     ),
 }
 # Stand-ins saved under real hub ids, for the rehearsal of the real profiles (course_tools.rehearsal):
@@ -35,7 +45,12 @@ STAND_INS = {
     "distilgpt2": dict(TINY_MODELS["tiny-distilgpt2"], max_positions=1024),
     "Qwen/Qwen2.5-0.5B-Instruct": dict(TINY_MODELS["tiny-qwen2-chat"], max_positions=32768),
     "distilbert-base-uncased": dict(
-        kind="distilbert", stands_in_for="distilbert-base-uncased", vocab_size=640, dim=64, n_layers=2, n_heads=2,
+        kind="distilbert",
+        stands_in_for="distilbert-base-uncased",
+        vocab_size=640,
+        dim=64,
+        n_layers=2,
+        n_heads=2,
         hidden_dim=128,
     ),
 }
@@ -52,7 +67,9 @@ def recipe(name: str) -> dict:
 
 SEED = 0
 MAX_POSITIONS = 512
-CORPUS_FILES = [Path(__file__).with_name(name) for name in ("tiny_corpus.txt", "genre_corpus.tsv", "data.py")]
+CORPUS_FILES = [
+    Path(__file__).with_name(name) for name in ("tiny_corpus.txt", "genre_corpus.tsv", "data.py")
+]
 # Qwen2's own pre-tokenizer split, so that a Qwen2Tokenizer rebuilt from our files splits the same.
 QWEN_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -146,15 +163,19 @@ def _byte_level_bpe(vocab_size: int, special_tokens: list[str], qwen_split: bool
 
     tokenizer = Tokenizer(models.BPE())
     if qwen_split:
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ])
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
     else:
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=special_tokens, show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=special_tokens,
+        show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tokenizer.train_from_iterator(_corpus_lines(), trainer)
@@ -170,21 +191,30 @@ def _wordpiece(vocab_size: int):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    normalizer, splitter = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    normalizer, splitter = (
+        normalizers.BertNormalizer(lowercase=True),
+        pre_tokenizers.BertPreTokenizer(),
+    )
     words = Counter(
-        word for line in _corpus_lines() for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(line))
+        word
+        for line in _corpus_lines()
+        for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(line))
     )
     chars = sorted({ch for word in words for ch in word})
     vocab = specials + chars + [f"##{ch}" for ch in chars]
     by_frequency = sorted((w for w in words if w not in vocab), key=lambda w: (-words[w], w))
     vocab += by_frequency[: max(0, vocab_size - len(vocab))]
-    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer = Tokenizer(
+        models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]")
+    )
     tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = splitter
     tokenizer.decoder = decoders.WordPiece()
     cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     return tokenizer
 
@@ -196,12 +226,18 @@ def _build_gpt2(recipe: dict, folder: Path) -> None:
     eos = "<|endoftext|>"
     tokenizer = transformers.GPT2TokenizerFast(
         tokenizer_object=_byte_level_bpe(recipe["vocab_size"], [eos], qwen_split=False),
-        bos_token=eos, eos_token=eos, unk_token=eos,
+        bos_token=eos,
+        eos_token=eos,
+        unk_token=eos,
     )
     config = transformers.GPT2Config(
-        vocab_size=len(tokenizer), n_positions=recipe.get("max_positions", MAX_POSITIONS), n_embd=recipe["n_embd"],
-        n_layer=recipe["n_layer"], n_head=recipe["n_head"],
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        n_positions=recipe.get("max_positions", MAX_POSITIONS),
+        n_embd=recipe["n_embd"],
+        n_layer=recipe["n_layer"],
+        n_head=recipe["n_head"],
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     torch.manual_seed(SEED)
     transformers.GPT2LMHeadModel(config).save_pretrained(folder)
@@ -215,14 +251,28 @@ def _build_qwen2(recipe: dict, folder: Path) -> None:
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     tokenizer = transformers.Qwen2TokenizerFast(
         tokenizer_object=_byte_level_bpe(recipe["vocab_size"], specials, qwen_split=True),
-        eos_token="<|im_end|>", pad_token="<|endoftext|>", unk_token=None, bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        bos_token=None,
     )
     tokenizer.chat_template = CHATML_TEMPLATE
     config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer), max_position_embeddings=recipe.get("max_positions", MAX_POSITIONS), tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        **{k: recipe[k] for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
-                                  "num_attention_heads", "num_key_value_heads")},
+        vocab_size=len(tokenizer),
+        max_position_embeddings=recipe.get("max_positions", MAX_POSITIONS),
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **{
+            k: recipe[k]
+            for k in (
+                "hidden_size",
+                "intermediate_size",
+                "num_hidden_layers",
+                "num_attention_heads",
+                "num_key_value_heads",
+            )
+        },
     )
     torch.manual_seed(SEED)
     model = transformers.Qwen2ForCausalLM(config)
@@ -241,9 +291,13 @@ def _build_distilbert(recipe: dict, folder: Path) -> None:
     import torch
     import transformers
 
-    tokenizer = transformers.DistilBertTokenizerFast(tokenizer_object=_wordpiece(recipe["vocab_size"]), do_lower_case=True)
+    tokenizer = transformers.DistilBertTokenizerFast(
+        tokenizer_object=_wordpiece(recipe["vocab_size"]), do_lower_case=True
+    )
     config = transformers.DistilBertConfig(
-        vocab_size=len(tokenizer), max_position_embeddings=MAX_POSITIONS, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=MAX_POSITIONS,
+        pad_token_id=tokenizer.pad_token_id,
         **{k: recipe[k] for k in ("dim", "n_layers", "n_heads", "hidden_dim")},
     )
     torch.manual_seed(SEED)

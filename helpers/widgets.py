@@ -30,13 +30,24 @@ def html_table(headers: list[str], rows: list[list]) -> str:
 
 
 class Playground:
-    def __init__(self, checkpoints: dict, scorers: dict | None = None, problems: list[dict] | None = None,
-                 format_prompt: Callable[[str], str] | None = None, device: str = "cpu", dtype=None):
+    def __init__(
+        self,
+        checkpoints: dict,
+        scorers: dict | None = None,
+        problems: list[dict] | None = None,
+        format_prompt: Callable[[str], str] | None = None,
+        device: str = "cpu",
+        dtype=None,
+    ):
         """`dtype`: what a checkpoint given as a folder is loaded in (fp32 by default; transformers 5 would
         otherwise pick the saved dtype, bf16 on a T4 where the trained policy computes in fp16)."""
         if not checkpoints:
-            raise ValueError("Give the playground at least one checkpoint: {'name': folder or (model, tokenizer)}.")
-        self.models = {name: self._load(value, device, dtype) for name, value in checkpoints.items()}
+            raise ValueError(
+                "Give the playground at least one checkpoint: {'name': folder or (model, tokenizer)}."
+            )
+        self.models = {
+            name: self._load(value, device, dtype) for name, value in checkpoints.items()
+        }
         self.scorers = scorers or {}
         self.problems = problems or []
         self.format_prompt = format_prompt or (lambda text: text)
@@ -53,15 +64,27 @@ class Playground:
 
             looks_local = isinstance(value, Path) or str(value).startswith((".", "/", "~"))
             if looks_local and not (Path(value).expanduser() / "config.json").exists():
-                raise FileNotFoundError(f"No checkpoint in {value}: run the notebook that saves it first.")
+                raise FileNotFoundError(
+                    f"No checkpoint in {value}: run the notebook that saves it first."
+                )
             path = resolve_model(str(value))  # a folder, or a hub id that is cached or reachable
-            dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-            model = AutoModelForCausalLM.from_pretrained(path, **{dtype_key: dtype or torch.float32})
+            dtype_key = (
+                "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+            )
+            model = AutoModelForCausalLM.from_pretrained(
+                path, **{dtype_key: dtype or torch.float32}
+            )
             return model.to(device).eval(), AutoTokenizer.from_pretrained(path)
         return value
 
-    def compare(self, prompt: str, answer: str | None = None, temperature: float = 0.7, max_new_tokens: int = 48,
-                seed: int = 0) -> list[dict]:
+    def compare(
+        self,
+        prompt: str,
+        answer: str | None = None,
+        temperature: float = 0.7,
+        max_new_tokens: int = 48,
+        seed: int = 0,
+    ) -> list[dict]:
         """One completion per checkpoint for the same prompt, with every scorer's score (and the verdict)."""
         import torch
 
@@ -69,21 +92,36 @@ class Playground:
 
         text = self.format_prompt(prompt)
         rows = []
-        sampling = dict(do_sample=True, temperature=temperature, top_k=0) if temperature > 0 else dict(do_sample=False)
+        sampling = (
+            dict(do_sample=True, temperature=temperature, top_k=0)
+            if temperature > 0
+            else dict(do_sample=False)
+        )
         for name, (model, tokenizer) in self.models.items():
             inputs = tokenizer(text, return_tensors="pt").to(model.device)
             devices = [model.device.index or 0] if model.device.type == "cuda" else []
             was_training = model.training
             model.eval()  # no dropout, and the key/value cache even when gradient checkpointing is on
-            with torch.no_grad(), torch.random.fork_rng(devices=devices):  # leave the notebook's random stream alone
+            with (
+                torch.no_grad(),
+                torch.random.fork_rng(devices=devices),
+            ):  # leave the notebook's random stream alone
                 torch.manual_seed(seed)
-                output = model.generate(**inputs, **sampling, max_new_tokens=max_new_tokens,
-                                        pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)
+                output = model.generate(
+                    **inputs,
+                    **sampling,
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                )
             model.train(was_training)
-            completion = tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+            completion = tokenizer.decode(
+                output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True
+            )
             row = {"checkpoint": name, "completion": completion}
             for score_name, scorer in self.scorers.items():
-                row[score_name] = round(float(scorer([completion], prompts=[prompt], answer=[answer])[0]), 3)
+                row[score_name] = round(
+                    float(scorer([completion], prompts=[prompt], answer=[answer])[0]), 3
+                )
             if answer is not None:
                 row["correct"] = "✓" if is_correct(completion, answer) else "✗"
             rows.append(row)
@@ -93,11 +131,15 @@ class Playground:
         """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results table."""
         import ipywidgets as widgets
 
-
         prompt = widgets.Textarea(description="prompt", layout=widgets.Layout(width="95%"))
-        picker = widgets.Dropdown(options=[("(type your own)", None)] + [
-            (p["question"][:80], i) for i, p in enumerate(self.problems)], description="problem")
-        temperature = widgets.FloatSlider(value=0.7, min=0.0, max=1.5, step=0.1, description="temperature")
+        picker = widgets.Dropdown(
+            options=[("(type your own)", None)]
+            + [(p["question"][:80], i) for i, p in enumerate(self.problems)],
+            description="problem",
+        )
+        temperature = widgets.FloatSlider(
+            value=0.7, min=0.0, max=1.5, step=0.1, description="temperature"
+        )
         length = widgets.IntSlider(value=48, min=8, max=256, step=8, description="new tokens")
         seed = widgets.IntText(value=0, description="seed")
         button = widgets.Button(description="Generate", button_style="primary")
@@ -118,7 +160,9 @@ class Playground:
         picker.observe(on_pick, names="value")
         button.on_click(on_generate)
         controls = [picker] if self.problems else []
-        return widgets.VBox([*controls, prompt, widgets.HBox([temperature, length, seed]), button, results])
+        return widgets.VBox(
+            [*controls, prompt, widgets.HBox([temperature, length, seed]), button, results]
+        )
 
 
 class PreferencePanel:
@@ -132,8 +176,17 @@ class PreferencePanel:
 
         rng = random.Random(seed)
         # shown in a random order, so that "A" is not always the annotator's choice
-        self.pairs = [(p["prompt"], *((p["chosen"], p["rejected"]) if rng.random() < 0.5 else (p["rejected"], p["chosen"])))
-                      for p in pairs]
+        self.pairs = [
+            (
+                p["prompt"],
+                *(
+                    (p["chosen"], p["rejected"])
+                    if rng.random() < 0.5
+                    else (p["rejected"], p["chosen"])
+                ),
+            )
+            for p in pairs
+        ]
         self.gold = gold
         self.choices: list[tuple[str, str, str]] = []  # (prompt, chosen, rejected)
 
@@ -147,8 +200,10 @@ class PreferencePanel:
             return []
         chosen = self.gold([p + c for p, c, _ in self.choices])
         rejected = self.gold([p + r for p, _, r in self.choices])
-        return [{"prompt": p, "chosen": c, "rejected": r, "gold_margin": gc - gr, "flipped": gc < gr}
-                for (p, c, r), gc, gr in zip(self.choices, chosen, rejected)]
+        return [
+            {"prompt": p, "chosen": c, "rejected": r, "gold_margin": gc - gr, "flipped": gc < gr}
+            for (p, c, r), gc, gr in zip(self.choices, chosen, rejected)
+        ]
 
     def panel(self):
         """The ipywidgets panel: one pair at a time, two buttons; at the end, how often you agreed with gold."""
@@ -157,21 +212,28 @@ class PreferencePanel:
         import ipywidgets as widgets
 
         shown = widgets.HTML()
-        first, second = widgets.Button(description="A is better"), widgets.Button(description="B is better")
+        first, second = (
+            widgets.Button(description="A is better"),
+            widgets.Button(description="B is better"),
+        )
 
         def show():
             index = len(self.choices)
             if index == len(self.pairs):
                 rows = self.labelled()
                 agreed = sum(not r["flipped"] for r in rows)
-                shown.value = (f"<p>Done: {len(rows)} pairs labelled. You agreed with the gold scorer on {agreed} of "
-                               f"{len(rows)}. Run the next cell to add them to the data.</p>")
+                shown.value = (
+                    f"<p>Done: {len(rows)} pairs labelled. You agreed with the gold scorer on {agreed} of "
+                    f"{len(rows)}. Run the next cell to add them to the data.</p>"
+                )
                 first.disabled = second.disabled = True
                 return
             prompt, a, b = self.pairs[index]
-            shown.value = (f"<p>Pair {index + 1} of {len(self.pairs)}. Which continuation of "
-                           f"<b>{html.escape(prompt)}</b> is better?</p><p><b>A</b>: {html.escape(a)}</p>"
-                           f"<p><b>B</b>: {html.escape(b)}</p>")
+            shown.value = (
+                f"<p>Pair {index + 1} of {len(self.pairs)}. Which continuation of "
+                f"<b>{html.escape(prompt)}</b> is better?</p><p><b>A</b>: {html.escape(a)}</p>"
+                f"<p><b>B</b>: {html.escape(b)}</p>"
+            )
 
         first.on_click(lambda _: (self.choose(len(self.choices), True), show()))
         second.on_click(lambda _: (self.choose(len(self.choices), False), show()))
@@ -179,13 +241,17 @@ class PreferencePanel:
         return widgets.VBox([shown, widgets.HBox([first, second])])
 
 
-def preference_panel(pairs: list[dict], gold: Callable[[list[str]], list[float]], seed: int = 0) -> PreferencePanel:
+def preference_panel(
+    pairs: list[dict], gold: Callable[[list[str]], list[float]], seed: int = 0
+) -> PreferencePanel:
     """Show the labelling panel in Jupyter; in a headless run (``helpers.env.headless()``) say so and show nothing."""
     from helpers.env import headless
 
     labeller = PreferencePanel(pairs, gold, seed)
     if headless():
-        print(f"(headless run: the labelling panel is skipped; in Jupyter you label {len(pairs)} pairs here)")
+        print(
+            f"(headless run: the labelling panel is skipped; in Jupyter you label {len(pairs)} pairs here)"
+        )
     else:
         from IPython.display import display
 

@@ -33,7 +33,10 @@ def build(source: str, out: str, kernel: str) -> int:
         header, _, body = chunk.partition("\n")
         body = body.strip("\n")
         if header.strip() == "[markdown]":
-            lines = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.splitlines()]
+            lines = [
+                line[2:] if line.startswith("# ") else line.lstrip("#")
+                for line in body.splitlines()
+            ]
             cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
         else:
             cell = nbformat.v4.new_code_cell(body)
@@ -41,7 +44,11 @@ def build(source: str, out: str, kernel: str) -> int:
                 cell.metadata["tags"] = ["parameters"]
             cells.append(cell)
     notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": KERNELS[kernel], "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": kernel,
+        "display_name": KERNELS[kernel],
+        "language": "python",
+    }
     notebook.metadata["language_info"] = {"name": "python"}
     for index, cell in enumerate(notebook.cells):
         cell["id"] = f"cell-{index:02d}"

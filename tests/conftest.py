@@ -41,16 +41,23 @@ def pytest_collection_modifyitems(config, items):
 # longest first the two end together. Everything else comes after, in its own order. scripts/test.sh
 # turns off xdist's own reordering (by number of tests), which put the 680 s real-model tier, one test,
 # last: one worker then ran 460 s longer than the other.
-LONGEST_FIRST = ["seed-0",  # ~850 s: every notebook, 03's contrast run
-                 "cpu-profile",  # ~680 s: the real-model tier
-                 "seed-1",  # ~640 s
-                 "rehearsal-t4-16gb", "rehearsal-rtx2080ti-11gb", "rehearsal-a100-40gb", "rehearsal-cpu",  # 80-160 s
-                 "colab"]
+LONGEST_FIRST = [
+    "seed-0",  # ~850 s: every notebook, 03's contrast run
+    "cpu-profile",  # ~680 s: the real-model tier
+    "seed-1",  # ~640 s
+    "rehearsal-t4-16gb",
+    "rehearsal-rtx2080ti-11gb",
+    "rehearsal-a100-40gb",
+    "rehearsal-cpu",  # 80-160 s
+    "colab",
+]
 
 
 def _longest_first(item) -> int:
     groups = {mark.args[0] for mark in item.iter_markers("xdist_group")}
-    return min((LONGEST_FIRST.index(g) for g in groups if g in LONGEST_FIRST), default=len(LONGEST_FIRST))
+    return min(
+        (LONGEST_FIRST.index(g) for g in groups if g in LONGEST_FIRST), default=len(LONGEST_FIRST)
+    )
 
 
 def stack_python(stack: str) -> Path:
@@ -73,7 +80,11 @@ def modern_python() -> Path:
 def run_python(python: Path, *args: str, timeout: int = 300) -> str:
     """Run a script in a stack's Python from the repository root; fail the test with its stderr."""
     result = subprocess.run(
-        [str(python), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        [str(python), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     if result.returncode != 0:
@@ -105,8 +116,11 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
 SEEDS = [0, 1]
 
 
-@pytest.fixture(scope="session", params=[pytest.param(s, marks=pytest.mark.xdist_group(f"seed-{s}")) for s in SEEDS],
-                ids=lambda s: f"seed{s}")
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param(s, marks=pytest.mark.xdist_group(f"seed-{s}")) for s in SEEDS],
+    ids=lambda s: f"seed{s}",
+)
 def seed(request) -> int:
     return request.param
 

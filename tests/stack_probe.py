@@ -26,10 +26,16 @@ def probe(folder, kind):
     with torch.no_grad():
         out = model(torch.tensor([ids]))
     values = out.logits if kind in ("gpt2", "qwen2") else out.last_hidden_state
-    result = {"tokenizer": type(tokenizer).__name__, "ids": ids, "outputs": values[0, :3, :4].tolist()}
+    result = {
+        "tokenizer": type(tokenizer).__name__,
+        "ids": ids,
+        "outputs": values[0, :3, :4].tolist(),
+    }
     if kind == "qwen2":
         chat = [{"role": "user", "content": "What is 2 + 2?"}]
-        result["chat"] = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        result["chat"] = tokenizer.apply_chat_template(
+            chat, tokenize=False, add_generation_prompt=True
+        )
         result["eos_token"] = tokenizer.eos_token
     return result
 

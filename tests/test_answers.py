@@ -28,7 +28,10 @@ from helpers.data import load_gsm8k
         ("He drives 3-4 hours a day and 12 miles.", "12"),
         ("The temperature is -4 degrees.", "-4"),
         ("#### 7\nQuestion: Tom has 3 pens. How many?\nAnswer: 3\n#### 3", "7"),
-        ("He has 5 + 2 = 7 apples.\n\nQuestion: What is 1 plus 1?\nAnswer: 1 + 1 = 2.\n#### 2", "7"),
+        (
+            "He has 5 + 2 = 7 apples.\n\nQuestion: What is 1 plus 1?\nAnswer: 1 + 1 = 2.\n#### 2",
+            "7",
+        ),
         ("<answer>12</answer><|im_end|><answer>99</answer>", "12"),
         ("Answer: Natalia sold 48/2 = 24 clips.", "24"),
         ("no numbers here", None),
@@ -41,7 +44,13 @@ def test_extract_answer(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("so #### 5", "5"), ("<answer>5</answer>", "5"), ("The answer is 5.", None), ("\\boxed{5}", None), ("5", None)],
+    [
+        ("so #### 5", "5"),
+        ("<answer>5</answer>", "5"),
+        ("The answer is 5.", None),
+        ("\\boxed{5}", None),
+        ("5", None),
+    ],
 )
 def test_strict_extraction_accepts_only_the_taught_formats(text, expected):
     assert extract_answer(text, strict=True) == expected
@@ -49,7 +58,16 @@ def test_strict_extraction_accepts_only_the_taught_formats(text, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1,000", "1000"), ("$18.00", "18"), ("0.50", "0.5"), ("-3", "-3"), ("+7.", "7"), ("100", "100"), ("-0", "0"), ("abc", None)],
+    [
+        ("1,000", "1000"),
+        ("$18.00", "18"),
+        ("0.50", "0.5"),
+        ("-3", "-3"),
+        ("+7.", "7"),
+        ("100", "100"),
+        ("-0", "0"),
+        ("abc", None),
+    ],
 )
 def test_normalize_number(raw, expected):
     assert normalize_number(raw) == expected
@@ -86,6 +104,7 @@ def test_every_gold_solution_of_the_offline_sample_is_graded_correct():
 
 # --- properties ---
 
+
 def written(value: int, style: str) -> str:
     """An integer as people write it."""
     plain = str(value)
@@ -101,7 +120,7 @@ def written(value: int, style: str) -> str:
 styles = st.sampled_from(["plain", "commas", "dollars", "cents", "period"])
 
 
-@given(st.integers(-10**9, 10**9), styles)
+@given(st.integers(-(10**9), 10**9), styles)
 def test_any_integer_after_hashes_is_extracted(value, style):
     assert extract_answer(f"Some working.\n#### {written(value, style)}") == str(value)
 
@@ -112,13 +131,20 @@ def test_the_first_answer_counts_when_the_model_carries_on(first, second, style)
     assert extract_answer(text) == str(first)
 
 
-@given(st.integers(-10**6, 10**6), st.sampled_from(["The answer is {}.", "<answer>{}</answer>", "\\boxed{{{}}}", "#### {}"]))
+@given(
+    st.integers(-(10**6), 10**6),
+    st.sampled_from(["The answer is {}.", "<answer>{}</answer>", "\\boxed{{{}}}", "#### {}"]),
+)
 def test_every_taught_phrasing_is_graded_correct(value, template):
     assert is_correct(template.format(value), f"work\n#### {value}")
     assert not is_correct(template.format(value + 1), f"work\n#### {value}")
 
 
-@given(st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(
+        min_value=-(10**6), max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+    )
+)
 def test_decimals_compare_by_value(value):
     assert is_correct(f"#### {value}", format(value.normalize(), "f"))
 
@@ -130,13 +156,27 @@ def test_arbitrary_text_never_raises_and_gives_a_normalised_number_or_none(text)
     assert isinstance(is_correct(text, "#### 5"), bool)
 
 
-@given(st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.lists(st.text()), st.dictionaries(st.text(), st.text()), st.binary()))
+@given(
+    st.one_of(
+        st.none(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.lists(st.text()),
+        st.dictionaries(st.text(), st.text()),
+        st.binary(),
+    )
+)
 def test_non_text_is_no_answer(thing):
     assert extract_answer(thing) is None
     assert is_correct(thing, "#### 5") is False
 
 
-@given(st.integers(-10**6, 10**6))
+@given(st.integers(-(10**6), 10**6))
 def test_reference_answer_reads_gsm8k_fields_and_bare_numbers(value):
-    assert reference_answer(f"work\n#### {value}") == reference_answer(str(value)) == reference_answer(value) == str(value)
+    assert (
+        reference_answer(f"work\n#### {value}")
+        == reference_answer(str(value))
+        == reference_answer(value)
+        == str(value)
+    )
     assert Decimal(reference_answer(value)) == value

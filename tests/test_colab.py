@@ -22,12 +22,12 @@ from .conftest import REPO, VENVS
 COURSE_REPO, COURSE_REF = course_source()
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("colab")]
 
-STUB_DRIVE = '''import os
+STUB_DRIVE = """import os
 def mount(path):
     if os.environ.get("STUB_DRIVE_DECLINED"):
         raise ValueError("mount failed: the user declined")
     print("mounted", path)
-'''
+"""
 
 
 def test_the_generated_text_is_in_step_with_its_sources():
@@ -37,9 +37,18 @@ def test_the_generated_text_is_in_step_with_its_sources():
 
 
 def test_the_repository_url_appears_only_where_publish_writes_it():
-    places = [path for path in [*NOTEBOOKS_DIR.glob("*.ipynb"), REPO / "README.md"] if COURSE_REPO in path.read_text()]
-    assert sorted(p.name for p in places) == sorted(e["notebook"] for e in COURSE)  # README links by owner/name
-    readme_links = re.findall(r"colab\.research\.google\.com/github/([^)]+)/blob/([^/]+)/", (REPO / "README.md").read_text())
+    places = [
+        path
+        for path in [*NOTEBOOKS_DIR.glob("*.ipynb"), REPO / "README.md"]
+        if COURSE_REPO in path.read_text()
+    ]
+    assert sorted(p.name for p in places) == sorted(
+        e["notebook"] for e in COURSE
+    )  # README links by owner/name
+    readme_links = re.findall(
+        r"colab\.research\.google\.com/github/([^)]+)/blob/([^/]+)/",
+        (REPO / "README.md").read_text(),
+    )
     assert set(readme_links) == {(COURSE_REPO.split("github.com/")[1], COURSE_REF)}
 
 
@@ -51,13 +60,25 @@ def test_a_fork_changes_its_repository_in_pyproject_and_no_python_source(tmp_pat
     sources = {path: path.read_bytes() for path in (REPO / "helpers").rglob("*.py")}
     set_course_source("https://github.com/someone/fork", "v9.9.9", pyproject)
     assert course_source(pyproject) == ("https://github.com/someone/fork", "v9.9.9")
-    assert tomllib.loads(pyproject.read_text())["project"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert (
+        tomllib.loads(pyproject.read_text())["project"]
+        == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    )
     monkeypatch.setattr("course_tools.publish.PYPROJECT", pyproject)
-    monkeypatch.setattr("course_tools.publish.course_source", lambda path=pyproject: course_source(path))
+    monkeypatch.setattr(
+        "course_tools.publish.course_source", lambda path=pyproject: course_source(path)
+    )
     cell = setup_cell("modern")
-    assert 'COURSE_REPO = "https://github.com/someone/fork"' in cell and 'COURSE_REF = "v9.9.9"' in cell
-    assert "{{" not in cell and "{STACK}" in cell  # the template keeps the f-string's braces as they are
-    assert main(["--check", "--repo", "https://github.com/other/fork"]) == 1  # stale against that fork; --check writes nothing
+    assert (
+        'COURSE_REPO = "https://github.com/someone/fork"' in cell
+        and 'COURSE_REF = "v9.9.9"' in cell
+    )
+    assert (
+        "{{" not in cell and "{STACK}" in cell
+    )  # the template keeps the f-string's braces as they are
+    assert (
+        main(["--check", "--repo", "https://github.com/other/fork"]) == 1
+    )  # stale against that fork; --check writes nothing
     assert course_source(pyproject) == ("https://github.com/someone/fork", "v9.9.9")
     assert {path: path.read_bytes() for path in (REPO / "helpers").rglob("*.py")} == sources
     broken = tmp_path / "broken.toml"
@@ -67,7 +88,14 @@ def test_a_fork_changes_its_repository_in_pyproject_and_no_python_source(tmp_pat
 
 
 def test_no_unpinned_vllm_install_is_suggested():
-    texts = [p.read_text() for p in [REPO / "README.md", *NOTEBOOKS_DIR.glob("*.ipynb"), *(REPO / "configs").rglob("*.yaml")]]
+    texts = [
+        p.read_text()
+        for p in [
+            REPO / "README.md",
+            *NOTEBOOKS_DIR.glob("*.ipynb"),
+            *(REPO / "configs").rglob("*.yaml"),
+        ]
+    ]
     assert not any(re.search(r"pip install vllm\b", text) for text in texts)
     assert any('"vllm>=0.22,<=0.31"' in text for text in texts)
     # vLLM's V1 engine is reported not to run on a T4 or an RTX 2080 Ti (vllm issues 12568, 15853)
@@ -78,8 +106,13 @@ def test_no_unpinned_vllm_install_is_suggested():
 def course_repository(tmp_path_factory):
     """This working tree as a git repository on branch main, served by file:// as GitHub serves the course."""
     repo = tmp_path_factory.mktemp("course") / "repo"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for name in files:
         if (REPO / name).is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
@@ -95,40 +128,82 @@ def colab_like_python(stack: str, folder) -> str:
     """A fresh virtual environment holding what Colab preinstalls (torch and friends, here the stack's
     packages), and not the course itself."""
     venv = folder / "colab-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--upgrade-deps", str(venv)], check=True, capture_output=True)  # Colab's pip is recent
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--upgrade-deps", str(venv)], check=True, capture_output=True
+    )  # Colab's pip is recent
     site = next((venv / "lib").glob("python3.*/site-packages"))
     own = {p.name for p in site.iterdir()}
     stack_site = next((VENVS / stack / "lib").glob("python3.*/site-packages"))
     for entry in stack_site.iterdir():
-        course_files = entry.name.startswith(("rlhf_trl_course", "__editable__", "_virtualenv")) or entry.suffix == ".pth"
-        if entry.name not in own and not course_files and not entry.name.startswith(("pip", "setuptools")):
+        course_files = (
+            entry.name.startswith(("rlhf_trl_course", "__editable__", "_virtualenv"))
+            or entry.suffix == ".pth"
+        )
+        if (
+            entry.name not in own
+            and not course_files
+            and not entry.name.startswith(("pip", "setuptools"))
+        ):
             (site / entry.name).symlink_to(entry)
-    stub = folder / "stub" / "google" / "colab"  # google/ stays a namespace package, as google.protobuf needs
+    stub = (
+        folder / "stub" / "google" / "colab"
+    )  # google/ stays a namespace package, as google.protobuf needs
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text("")
     (stub / "drive.py").write_text(STUB_DRIVE)
     return str(venv / "bin" / "python")
 
 
-def run_setup_cell(python: str, folder, notebook: str, repo_url: str, ref: str = "main", **env) -> subprocess.CompletedProcess:
-    cell = next(c for c in nbformat.read(NOTEBOOKS_DIR / notebook, as_version=4).cells if c.cell_type == "code").source
+def run_setup_cell(
+    python: str, folder, notebook: str, repo_url: str, ref: str = "main", **env
+) -> subprocess.CompletedProcess:
+    cell = next(
+        c
+        for c in nbformat.read(NOTEBOOKS_DIR / notebook, as_version=4).cells
+        if c.cell_type == "code"
+    ).source
     cell = cell.replace(f'COURSE_REPO = "{COURSE_REPO}"', f'COURSE_REPO = "{repo_url}"').replace(
-        'COURSE_REF = "main"', f'COURSE_REF = "{ref}"')
-    script = "import google.colab\n" + cell + "\nprint('RLHF_STORAGE=' + os.environ.get('RLHF_STORAGE', ''))\n"
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "RLHF_STORAGE")}
-    return subprocess.run([python, "-c", script], cwd=folder, capture_output=True, text=True, timeout=600,
-                          env={**clean, "PYTHONPATH": str(folder / "stub"), "PIP_DISABLE_PIP_VERSION_CHECK": "1", **env})
+        'COURSE_REF = "main"', f'COURSE_REF = "{ref}"'
+    )
+    script = (
+        "import google.colab\n"
+        + cell
+        + "\nprint('RLHF_STORAGE=' + os.environ.get('RLHF_STORAGE', ''))\n"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "RLHF_STORAGE")
+    }
+    return subprocess.run(
+        [python, "-c", script],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={
+            **clean,
+            "PYTHONPATH": str(folder / "stub"),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            **env,
+        },
+    )
 
 
-@pytest.mark.parametrize("notebook", ["01_genre_ppo_bert_reward.ipynb", "04_grpo_heuristic_rewards.ipynb"])
+@pytest.mark.parametrize(
+    "notebook", ["01_genre_ppo_bert_reward.ipynb", "04_grpo_heuristic_rewards.ipynb"]
+)
 def test_the_setup_cell_installs_the_course_on_colab_and_reruns_cleanly_after_a_failure(
-        notebook, course_repository, tmp_path):
+    notebook, course_repository, tmp_path
+):
     stack = next(e["stack"] for e in COURSE if e["notebook"] == notebook)
     python = colab_like_python(stack, tmp_path)
     url = f"file://{course_repository}"
 
     failed = run_setup_cell(python, tmp_path, notebook, url, ref="no-such-branch")
-    assert failed.returncode != 0  # pip says why, visibly; nothing half-installed stops the next try
+    assert (
+        failed.returncode != 0
+    )  # pip says why, visibly; nothing half-installed stops the next try
     first = run_setup_cell(python, tmp_path, notebook, url)
     assert first.returncode == 0, first.stderr[-3000:]
     assert f"$ pip install rlhf-trl-course[{stack}] @ git+{url}@main" in first.stdout
@@ -138,30 +213,58 @@ def test_the_setup_cell_installs_the_course_on_colab_and_reruns_cleanly_after_a_
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Google Drive is not mounted" in again.stdout and "RLHF_STORAGE=\n" in again.stdout
 
-    where = subprocess.run([python, "-c", "import helpers; print(helpers.__file__)"], cwd=tmp_path,
-                           capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-    assert "colab-venv" in where.stdout and str(REPO) not in where.stdout  # the installed package, not this checkout
+    where = subprocess.run(
+        [python, "-c", "import helpers; print(helpers.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
+    assert (
+        "colab-venv" in where.stdout and str(REPO) not in where.stdout
+    )  # the installed package, not this checkout
     # The wheel holds what the notebook imports, and none of the machinery (course_tools runs from a checkout).
-    code = "\n".join(c.source for c in nbformat.read(NOTEBOOKS_DIR / notebook, as_version=4).cells if c.cell_type == "code")
-    modules = sorted(set(re.findall(r"^\s*(?:from|import) (helpers(?:\.\w+)*)", code, re.MULTILINE)))
-    probe = ("import importlib, importlib.util\n"
-             f"for name in {modules!r}:\n    importlib.import_module(name)\n"
-             "print('machinery:', importlib.util.find_spec('course_tools'))\n")
-    imported = subprocess.run([python, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                              env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    code = "\n".join(
+        c.source
+        for c in nbformat.read(NOTEBOOKS_DIR / notebook, as_version=4).cells
+        if c.cell_type == "code"
+    )
+    modules = sorted(
+        set(re.findall(r"^\s*(?:from|import) (helpers(?:\.\w+)*)", code, re.MULTILINE))
+    )
+    probe = (
+        "import importlib, importlib.util\n"
+        f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+        "print('machinery:', importlib.util.find_spec('course_tools'))\n"
+    )
+    imported = subprocess.run(
+        [python, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert imported.returncode == 0 and len(modules) >= 5, imported.stderr[-3000:]
     assert "machinery: None" in imported.stdout
 
 
 def test_every_notebook_has_the_same_setup_cell_but_for_its_stack():
     for entry in COURSE:
-        cell = next(c for c in nbformat.read(NOTEBOOKS_DIR / entry["notebook"], as_version=4).cells if c.cell_type == "code")
-        assert cell.source == setup_cell(entry["stack"], check=entry["section"] != "setup"), entry["notebook"]
+        cell = next(
+            c
+            for c in nbformat.read(NOTEBOOKS_DIR / entry["notebook"], as_version=4).cells
+            if c.cell_type == "code"
+        )
+        assert cell.source == setup_cell(entry["stack"], check=entry["section"] != "setup"), entry[
+            "notebook"
+        ]
 
 
 def stack_requirements(stack: str) -> list[str]:
     """What installing a stack asks pip for: its extra (what Colab installs) and its requirements file's pins."""
-    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"][stack]
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ][stack]
     file = REPO / requirements_file(stack)
     pins = [line.split("#")[0].strip() for line in file.read_text().splitlines()]
     return extras + [pin for pin in pins if pin and not pin.startswith("-e")]
@@ -180,24 +283,51 @@ def resolution_key(stack: str, python_version: str) -> str:
 
 @pytest.mark.parametrize("python_version", ["3.11", "3.12", "3.13"])
 @pytest.mark.parametrize("stack", ["modern", "legacy"])
-def test_both_stacks_resolve_with_wheels_on_the_pythons_the_readme_states(stack, python_version, tmp_path):
+def test_both_stacks_resolve_with_wheels_on_the_pythons_the_readme_states(
+    stack, python_version, tmp_path
+):
     stated = "3.11 to 3.13"
-    assert stated in (REPO / "README.md").read_text() and stated in (REPO / requirements_file(stack)).read_text()
+    assert (
+        stated in (REPO / "README.md").read_text()
+        and stated in (REPO / requirements_file(stack)).read_text()
+    )
     key = resolution_key(stack, python_version)
     record = json.loads(RESOLVED.read_text()) if RESOLVED.exists() else {}
     if key in record and not os.environ.get("RLHF_RESOLVE_AGAIN"):
-        pytest.skip(f"these exact requirements resolved on {record[key]} (tests/resolved_stacks.json); "
-                    f"RLHF_RESOLVE_AGAIN=1 resolves them again")
+        pytest.skip(
+            f"these exact requirements resolved on {record[key]} (tests/resolved_stacks.json); "
+            f"RLHF_RESOLVE_AGAIN=1 resolves them again"
+        )
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("\n".join(stack_requirements(stack)) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--only-binary=:all:",
-         "--python-version", python_version, "-q", "-r", str(requirements)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--only-binary=:all:",
+            "--python-version",
+            python_version,
+            "-q",
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    record = json.loads(RESOLVED.read_text()) if RESOLVED.exists() else {}  # one worker runs them all (colab group)
+    record = (
+        json.loads(RESOLVED.read_text()) if RESOLVED.exists() else {}
+    )  # one worker runs them all (colab group)
     record = {k: v for k, v in record.items() if not k.startswith(f"{stack}-py{python_version}-")}
-    RESOLVED.write_text(json.dumps(dict(sorted({**record, key: time.strftime("%Y-%m-%d")}.items())), indent=1) + "\n")
+    RESOLVED.write_text(
+        json.dumps(dict(sorted({**record, key: time.strftime("%Y-%m-%d")}.items())), indent=1)
+        + "\n"
+    )
 
 
 def requirements_file(stack: str) -> str:

@@ -10,11 +10,19 @@ from helpers.results import write_metrics
 
 
 def make_notebook(path, code):
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell('profile = "tiny"\noutput_dir = "out"', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(code),
-    ])
-    notebook.metadata["kernelspec"] = {"name": "rlhf-modern", "display_name": "modern", "language": "python"}
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                'profile = "tiny"\noutput_dir = "out"', metadata={"tags": ["parameters"]}
+            ),
+            nbformat.v4.new_code_cell(code),
+        ]
+    )
+    notebook.metadata["kernelspec"] = {
+        "name": "rlhf-modern",
+        "display_name": "modern",
+        "language": "python",
+    }
     nbformat.write(notebook, path)
 
 
@@ -23,23 +31,33 @@ def fake_course(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     make_notebook(notebooks / "a_fails.ipynb", "raise ValueError('the reward model is missing')")
-    make_notebook(notebooks / "b_works.ipynb", (
-        "from helpers.results import write_metrics\n"
-        "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1,\n"
-        "    'learning': {'metric': 'reward', 'first_quarter_mean': 0.2, 'last_quarter_mean': 0.7}})"
-    ))
+    make_notebook(
+        notebooks / "b_works.ipynb",
+        (
+            "from helpers.results import write_metrics\n"
+            "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1,\n"
+            "    'learning': {'metric': 'reward', 'first_quarter_mean': 0.2, 'last_quarter_mean': 0.7}})"
+        ),
+    )
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", notebooks)
-    monkeypatch.setattr(runner, "COURSE", [
-        dict(notebook="a_fails.ipynb", stack="modern", section="setup"),
-        dict(notebook="b_works.ipynb", stack="modern", section="setup"),
-        dict(notebook="c_not_written_yet.ipynb", stack="legacy", section="setup"),
-    ])
+    monkeypatch.setattr(
+        runner,
+        "COURSE",
+        [
+            dict(notebook="a_fails.ipynb", stack="modern", section="setup"),
+            dict(notebook="b_works.ipynb", stack="modern", section="setup"),
+            dict(notebook="c_not_written_yet.ipynb", stack="legacy", section="setup"),
+        ],
+    )
     return tmp_path / "run"
 
 
 def test_a_failed_notebook_is_named_and_the_rest_still_run(fake_course):
     rows = runner.run_course("tiny", fake_course)
-    assert [(r["notebook"], r["status"]) for r in rows] == [("a_fails", "failed"), ("b_works", "ran")]
+    assert [(r["notebook"], r["status"]) for r in rows] == [
+        ("a_fails", "failed"),
+        ("b_works", "ran"),
+    ]
     assert rows[0]["error"] == "ValueError: the reward model is missing"
     assert rows[1]["metrics"] == "reward: 0.200 -> 0.700"
 
@@ -47,9 +65,15 @@ def test_a_failed_notebook_is_named_and_the_rest_still_run(fake_course):
 def test_failed_output_is_not_left_looking_like_a_result(fake_course):
     runner.run_course("tiny", fake_course)
     assert sorted(p.name for p in fake_course.iterdir()) == [
-        "a_fails.failed", "b_works", "report.html", "summary.json", "summary.md",
+        "a_fails.failed",
+        "b_works",
+        "report.html",
+        "summary.json",
+        "summary.md",
     ]
-    assert (fake_course / "a_fails.failed" / "a_fails.ipynb").exists()  # the executed notebook, to read the error
+    assert (
+        fake_course / "a_fails.failed" / "a_fails.ipynb"
+    ).exists()  # the executed notebook, to read the error
 
 
 def test_summary_has_each_notebook_status_time_and_path(fake_course):
@@ -64,14 +88,28 @@ def test_summary_has_each_notebook_status_time_and_path(fake_course):
 
 
 def test_a_notebook_gets_the_output_folder_of_the_one_it_builds_on(fake_course, monkeypatch):
-    monkeypatch.setattr(runner, "COURSE", [*runner.COURSE, dict(notebook="d_reads_b.ipynb", stack="modern", section="setup",
-                                                               inputs={"source": "b_works"})])
-    make_notebook(runner.NOTEBOOKS_DIR / "d_reads_b.ipynb", (
-        "import json, pathlib\n"
-        "from helpers.results import write_metrics\n"
-        "earlier = json.loads((pathlib.Path(source) / 'metrics.json').read_text())\n"
-        "write_metrics(output_dir, {'notebook': 'd_reads_b', 'profile': profile, 'wall_seconds': 0.1, 'read': earlier['notebook']})"
-    ))
+    monkeypatch.setattr(
+        runner,
+        "COURSE",
+        [
+            *runner.COURSE,
+            dict(
+                notebook="d_reads_b.ipynb",
+                stack="modern",
+                section="setup",
+                inputs={"source": "b_works"},
+            ),
+        ],
+    )
+    make_notebook(
+        runner.NOTEBOOKS_DIR / "d_reads_b.ipynb",
+        (
+            "import json, pathlib\n"
+            "from helpers.results import write_metrics\n"
+            "earlier = json.loads((pathlib.Path(source) / 'metrics.json').read_text())\n"
+            "write_metrics(output_dir, {'notebook': 'd_reads_b', 'profile': profile, 'wall_seconds': 0.1, 'read': earlier['notebook']})"
+        ),
+    )
     rows = runner.run_course("tiny", fake_course)
     assert {r["notebook"]: r["status"] for r in rows}["d_reads_b"] == "ran"
     assert json.loads((fake_course / "d_reads_b" / "metrics.json").read_text())["read"] == "b_works"
@@ -102,22 +140,38 @@ def test_the_run_ends_with_a_report_naming_each_notebook_and_its_status(fake_cou
 
 
 def test_a_notebook_whose_input_failed_is_skipped_and_says_why(fake_course, monkeypatch):
-    monkeypatch.setattr(runner, "COURSE", [*runner.COURSE, dict(notebook="d_reads_a.ipynb", stack="modern", section="setup",
-                                                               inputs={"source": "a_fails"})])
+    monkeypatch.setattr(
+        runner,
+        "COURSE",
+        [
+            *runner.COURSE,
+            dict(
+                notebook="d_reads_a.ipynb",
+                stack="modern",
+                section="setup",
+                inputs={"source": "a_fails"},
+            ),
+        ],
+    )
     make_notebook(runner.NOTEBOOKS_DIR / "d_reads_a.ipynb", "raise RuntimeError('should not run')")
     rows = runner.run_course("tiny", fake_course)
     skipped = {r["notebook"]: r for r in rows}["d_reads_a"]
     assert skipped["status"] == "skipped"
     assert skipped["error"] == "needs a_fails, which failed (see its error)"
-    assert not (fake_course / "d_reads_a").exists() and not (fake_course / "d_reads_a.failed").exists()
+    assert (
+        not (fake_course / "d_reads_a").exists() and not (fake_course / "d_reads_a.failed").exists()
+    )
     assert "**skipped**: needs a_fails, which failed" in (fake_course / "summary.md").read_text()
 
 
 def test_the_seed_reaches_every_notebook(fake_course, monkeypatch):
-    make_notebook(runner.NOTEBOOKS_DIR / "b_works.ipynb", (
-        "from helpers.results import write_metrics\n"
-        "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1, 'seed': seed})"
-    ))
+    make_notebook(
+        runner.NOTEBOOKS_DIR / "b_works.ipynb",
+        (
+            "from helpers.results import write_metrics\n"
+            "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1, 'seed': seed})"
+        ),
+    )
     runner.run_course("tiny", fake_course, seed=3)
     assert json.loads((fake_course / "b_works" / "metrics.json").read_text())["seed"] == 3
 
@@ -129,28 +183,58 @@ def test_a_students_notebooks_find_each_others_outputs_with_their_default_parame
     def defaults(notebook: str) -> dict:
         cells = nbformat.read(runner.NOTEBOOKS_DIR / notebook, as_version=4).cells
         source = next(c.source for c in cells if "parameters" in c.metadata.get("tags", []))
-        return {node.targets[0].id: node.value.value for node in ast.parse(source).body
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+        return {
+            node.targets[0].id: node.value.value
+            for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        }
 
     for entry in runner.COURSE:
         for name, stem_in in entry.get("inputs", {}).items():
-            source = next(e["notebook"] for e in runner.COURSE if e["notebook"].removesuffix(".ipynb") == stem_in)
-            assert defaults(entry["notebook"])[name] == defaults(source)["output_dir"], (entry["notebook"], name)
+            source = next(
+                e["notebook"]
+                for e in runner.COURSE
+                if e["notebook"].removesuffix(".ipynb") == stem_in
+            )
+            assert defaults(entry["notebook"])[name] == defaults(source)["output_dir"], (
+                entry["notebook"],
+                name,
+            )
 
 
-def test_two_jobs_run_independent_notebooks_side_by_side_and_wait_for_inputs(fake_course, monkeypatch):
+def test_two_jobs_run_independent_notebooks_side_by_side_and_wait_for_inputs(
+    fake_course, monkeypatch
+):
     """The tiny course runs its two chains (01 -> 05 -> 06 beside 02 -> 03 -> 04) at once."""
-    stamp = ("import json, time, pathlib\nstart = time.time()\ntime.sleep(2)\n"
-             "pathlib.Path(output_dir, 'metrics.json').write_text(json.dumps({'start': start, 'end': time.time()}))")
+    stamp = (
+        "import json, time, pathlib\nstart = time.time()\ntime.sleep(2)\n"
+        "pathlib.Path(output_dir, 'metrics.json').write_text(json.dumps({'start': start, 'end': time.time()}))"
+    )
     for name in ("a_fails", "b_works", "d_reads_b"):
         make_notebook(runner.NOTEBOOKS_DIR / f"{name}.ipynb", stamp)
-    monkeypatch.setattr(runner, "COURSE", [*runner.COURSE, dict(notebook="d_reads_b.ipynb", stack="modern",
-                                                               section="setup", inputs={"source": "b_works"})])
+    monkeypatch.setattr(
+        runner,
+        "COURSE",
+        [
+            *runner.COURSE,
+            dict(
+                notebook="d_reads_b.ipynb",
+                stack="modern",
+                section="setup",
+                inputs={"source": "b_works"},
+            ),
+        ],
+    )
     rows = runner.run_course("tiny", fake_course, jobs=2)
     assert [r["status"] for r in rows] == ["ran", "ran", "ran"]
-    times = {name: json.loads((fake_course / name / "metrics.json").read_text()) for name in ("a_fails", "b_works",
-                                                                                              "d_reads_b")}
-    assert times["a_fails"]["start"] < times["b_works"]["end"] and times["b_works"]["start"] < times["a_fails"]["end"]
+    times = {
+        name: json.loads((fake_course / name / "metrics.json").read_text())
+        for name in ("a_fails", "b_works", "d_reads_b")
+    }
+    assert (
+        times["a_fails"]["start"] < times["b_works"]["end"]
+        and times["b_works"]["start"] < times["a_fails"]["end"]
+    )
     assert times["d_reads_b"]["start"] >= times["b_works"]["end"]
     with pytest.raises(ValueError, match="jobs=0"):
         runner.run_course("tiny", fake_course, jobs=0)

@@ -12,8 +12,13 @@ def test_sample_has_sixty_worked_problems_with_calculator_notes_that_add_up():
     assert len(records) >= 60
     for record in records:
         assert record["answer"].splitlines()[-1].startswith("#### ")
-        for expression, result in __import__("re").findall(r"<<([^=>]+)=([^>]+)>>", record["answer"]):
-            assert abs(eval(expression, {}, {}) - float(result)) < 1e-9, (record["question"], expression)
+        for expression, result in __import__("re").findall(
+            r"<<([^=>]+)=([^>]+)>>", record["answer"]
+        ):
+            assert abs(eval(expression, {}, {}) - float(result)) < 1e-9, (
+                record["question"],
+                expression,
+            )
 
 
 def test_arithmetic_problems_are_deterministic_and_correct():
@@ -26,12 +31,19 @@ def test_arithmetic_problems_are_deterministic_and_correct():
 
 
 def test_train_and_test_arithmetic_differ():
-    assert data.load_gsm8k("arithmetic", "train", limit=20) != data.load_gsm8k("arithmetic", "test", limit=20)
+    assert data.load_gsm8k("arithmetic", "train", limit=20) != data.load_gsm8k(
+        "arithmetic", "test", limit=20
+    )
 
 
 def test_sft_prompt_completion_strips_calculator_notes():
-    pair = data.sft_prompt_completion({"question": " What is 48/2? ", "answer": "48/2 = <<48/2=24>>24\n#### 24"})
-    assert pair == {"prompt": "Question: What is 48/2?\nAnswer:", "completion": " 48/2 = 24\n#### 24"}
+    pair = data.sft_prompt_completion(
+        {"question": " What is 48/2? ", "answer": "48/2 = <<48/2=24>>24\n#### 24"}
+    )
+    assert pair == {
+        "prompt": "Question: What is 48/2?\nAnswer:",
+        "completion": " 48/2 = 24\n#### 24",
+    }
     assert data.sft_text({"question": "Q?", "answer": "#### 1"}) == "Question: Q?\nAnswer: #### 1"
 
 
@@ -43,8 +55,13 @@ def test_chat_prompt_puts_the_format_in_the_system_message():
 
 def test_local_jsonl_loads(tmp_path):
     path = tmp_path / "mine.jsonl"
-    path.write_text('{"question": "Q1?", "answer": "#### 1"}\n\n{"question": "Q2?", "answer": "#### 2", "extra": 0}\n')
-    assert data.load_gsm8k(str(path)) == [{"question": "Q1?", "answer": "#### 1"}, {"question": "Q2?", "answer": "#### 2"}]
+    path.write_text(
+        '{"question": "Q1?", "answer": "#### 1"}\n\n{"question": "Q2?", "answer": "#### 2", "extra": 0}\n'
+    )
+    assert data.load_gsm8k(str(path)) == [
+        {"question": "Q1?", "answer": "#### 1"},
+        {"question": "Q2?", "answer": "#### 2"},
+    ]
 
 
 def test_malformed_jsonl_line_is_named_by_file_and_line(tmp_path):
@@ -54,10 +71,20 @@ def test_malformed_jsonl_line_is_named_by_file_and_line(tmp_path):
         data.load_gsm8k(str(path))
 
 
-@pytest.mark.parametrize(("record", "missing"), [({"question": "Q?"}, "'answer'"), ({"answer": "#### 1"}, "'question'"), ({"question": "", "answer": ""}, "'question' or 'answer'"), ([1, 2], "'question' or 'answer'")])
+@pytest.mark.parametrize(
+    ("record", "missing"),
+    [
+        ({"question": "Q?"}, "'answer'"),
+        ({"answer": "#### 1"}, "'question'"),
+        ({"question": "", "answer": ""}, "'question' or 'answer'"),
+        ([1, 2], "'question' or 'answer'"),
+    ],
+)
 def test_record_without_question_or_answer_is_named(tmp_path, record, missing):
     path = tmp_path / "partial.jsonl"
-    path.write_text(json.dumps({"question": "ok?", "answer": "#### 1"}) + "\n" + json.dumps(record) + "\n")
+    path.write_text(
+        json.dumps({"question": "ok?", "answer": "#### 1"}) + "\n" + json.dumps(record) + "\n"
+    )
     with pytest.raises(data.DataError, match=f"partial.jsonl, line 2: record without {missing}"):
         data.load_gsm8k(str(path))
 
@@ -119,7 +146,9 @@ def test_hand_written_genre_sets_have_three_genres_and_never_share_a_sentence():
     corpus, unseen = data.genre_corpus(), data.genre_unseen()
     for rows, least in ((corpus, 20), (unseen, 10)):
         assert {r["genre"] for r in rows} == {"scifi", "romance", "horror"}
-        assert min(sum(r["genre"] == g for r in rows) for g in ("scifi", "romance", "horror")) >= least
+        assert (
+            min(sum(r["genre"] == g for r in rows) for g in ("scifi", "romance", "horror")) >= least
+        )
     assert not {r["text"] for r in corpus} & {r["text"] for r in unseen}
 
 
@@ -131,7 +160,9 @@ def test_classifier_examples_include_hardening_negatives_but_never_mix_one_genre
     assert len(other) == len(rows)
     genre_texts = [e for e in examples if e["label"] != "other"]
     assert len(genre_texts) == 3 * len(rows)  # each text, a cut-off prefix, a framed copy
-    framed = [e for e in genre_texts if not any(e["text"].startswith(r["text"].split()[0]) for r in rows)]
+    framed = [
+        e for e in genre_texts if not any(e["text"].startswith(r["text"].split()[0]) for r in rows)
+    ]
     assert framed and all(e["label"] in data.GENRE_LEXICON for e in framed)
 
 
@@ -141,8 +172,12 @@ def test_unknown_genre_source_is_named():
 
 
 def test_a_local_copy_of_gsm8k_stands_in_for_the_hub(tmp_path, monkeypatch):
-    (tmp_path / "test.jsonl").write_text('{"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"}\n')
+    (tmp_path / "test.jsonl").write_text(
+        '{"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"}\n'
+    )
     monkeypatch.setenv("RLHF_GSM8K_DIR", str(tmp_path))
-    assert data.load_gsm8k("hub", split="test") == [{"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\n#### 4"}]
+    assert data.load_gsm8k("hub", split="test") == [
+        {"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\n#### 4"}
+    ]
     with pytest.raises(data.DataError, match="train.jsonl: no such file"):
         data.load_gsm8k("hub", split="train")

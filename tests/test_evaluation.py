@@ -17,15 +17,21 @@ def gpt2():
 def test_batched_generation_matches_one_at_a_time(gpt2):
     model, tokenizer = gpt2
     questions = [r["question"] for r in load_gsm8k("sample", limit=6)]
-    one_by_one = evaluation.answer_questions(model, tokenizer, questions, batch_size=1, max_new_tokens=12, progress=False)
-    batched = evaluation.answer_questions(model, tokenizer, questions, batch_size=6, max_new_tokens=12, progress=False)
+    one_by_one = evaluation.answer_questions(
+        model, tokenizer, questions, batch_size=1, max_new_tokens=12, progress=False
+    )
+    batched = evaluation.answer_questions(
+        model, tokenizer, questions, batch_size=6, max_new_tokens=12, progress=False
+    )
     assert batched == one_by_one
 
 
 def test_generation_restores_padding_side_and_training_mode(gpt2):
     model, tokenizer = gpt2
     model.train()
-    evaluation.answer_questions(model, tokenizer, ["What is 1 plus 1?"], max_new_tokens=2, progress=False)
+    evaluation.answer_questions(
+        model, tokenizer, ["What is 1 plus 1?"], max_new_tokens=2, progress=False
+    )
     assert tokenizer.padding_side == "right" and model.training
     model.eval()
 
@@ -33,7 +39,12 @@ def test_generation_restores_padding_side_and_training_mode(gpt2):
 def test_stops_each_row_at_its_answer():
     class Tok:
         def batch_decode(self, ids, skip_special_tokens=True):
-            return ["2 + 2 = 4\n#### 4\n", "still thinking", "<answer>4</answer>", "#### 4\nQuestion: more"]
+            return [
+                "2 + 2 = 4\n#### 4\n",
+                "still thinking",
+                "<answer>4</answer>",
+                "#### 4\nQuestion: more",
+            ]
 
     stop = evaluation.StopAtAnswer(Tok(), prompt_length=0)
     assert stop(torch.zeros(4, 3, dtype=torch.long), None).tolist() == [True, False, True, True]
@@ -53,11 +64,30 @@ def test_evaluate_grades_strictly_and_leniently(gpt2, monkeypatch):
 
 def test_evaluate_a_real_tiny_model_end_to_end(gpt2):
     model, tokenizer = gpt2
-    result = evaluation.evaluate_gsm8k(model, tokenizer, load_gsm8k("arithmetic", "test", limit=8), max_new_tokens=8, progress=False)
+    result = evaluation.evaluate_gsm8k(
+        model,
+        tokenizer,
+        load_gsm8k("arithmetic", "test", limit=8),
+        max_new_tokens=8,
+        progress=False,
+    )
     assert result["sample_size"] == 8 and len(result["samples"]) == 8
-    assert 0 <= result["lenient"]["ci95"][0] <= result["lenient"]["accuracy"] <= result["lenient"]["ci95"][1] <= 1
+    assert (
+        0
+        <= result["lenient"]["ci95"][0]
+        <= result["lenient"]["accuracy"]
+        <= result["lenient"]["ci95"][1]
+        <= 1
+    )
     table = evaluation.samples_table(result, count=3)
-    assert list(table.columns) == ["question", "model output", "gold", "extracted", "strict", "lenient"]
+    assert list(table.columns) == [
+        "question",
+        "model output",
+        "gold",
+        "extracted",
+        "strict",
+        "lenient",
+    ]
     assert len(table) == 3
 
 
@@ -73,7 +103,10 @@ def test_nothing_to_evaluate_is_an_error(gpt2):
         evaluation.evaluate_gsm8k(*gpt2, [])
 
 
-@pytest.mark.parametrize(("correct", "total", "interval"), [(0, 24, (0.0, 0.138)), (12, 24, (0.3143, 0.6857)), (24, 24, (0.862, 1.0))])
+@pytest.mark.parametrize(
+    ("correct", "total", "interval"),
+    [(0, 24, (0.0, 0.138)), (12, 24, (0.3143, 0.6857)), (24, 24, (0.862, 1.0))],
+)
 def test_wilson_interval(correct, total, interval):
     assert evaluation.wilson_interval(correct, total) == interval
 
@@ -81,15 +114,29 @@ def test_wilson_interval(correct, total, interval):
 def test_wilson_interval_is_symmetric_and_narrows_with_more_problems():
     low, high = evaluation.wilson_interval(3, 40)
     assert evaluation.wilson_interval(37, 40) == (round(1 - high, 4), round(1 - low, 4))
-    assert evaluation.wilson_interval(30, 400)[1] - evaluation.wilson_interval(30, 400)[0] < high - low
+    assert (
+        evaluation.wilson_interval(30, 400)[1] - evaluation.wilson_interval(30, 400)[0] < high - low
+    )
 
 
 def test_eval_block_keeps_accuracies_intervals_and_sample_size():
-    result = {"sample_size": 24, "strict": {"accuracy": 0.0, "ci95": (0.0, 0.1379)}, "lenient": {"accuracy": 0.125, "ci95": (0.04, 0.31)},
-              "format_rate": 0.5, "seconds": 1.0}
+    result = {
+        "sample_size": 24,
+        "strict": {"accuracy": 0.0, "ci95": (0.0, 0.1379)},
+        "lenient": {"accuracy": 0.125, "ci95": (0.04, 0.31)},
+        "format_rate": 0.5,
+        "seconds": 1.0,
+    }
     block = evaluation.eval_block(result, result)
     assert block["sample_size"] == 24
-    assert block["after"] == {"strict": 0.0, "lenient": 0.125, "strict_ci95": (0.0, 0.1379), "lenient_ci95": (0.04, 0.31), "format_rate": 0.5, "seconds": 1.0}
+    assert block["after"] == {
+        "strict": 0.0,
+        "lenient": 0.125,
+        "strict_ci95": (0.0, 0.1379),
+        "lenient_ci95": (0.04, 0.31),
+        "format_rate": 0.5,
+        "seconds": 1.0,
+    }
 
 
 def test_paired_change_counts_problems_that_changed_verdict_and_tests_the_split():
@@ -104,15 +151,22 @@ def test_paired_change_counts_problems_that_changed_verdict_and_tests_the_split(
     assert change["p_value"] == 0.0129  # 2 x P(X <= 2), X ~ Binomial(14, 1/2)
     assert evaluation.paired_change(before, before)["p_value"] == 1.0
     assert evaluation.mcnemar_p(6, 13) > 0.05 and "chance alone" in evaluation.paired_report(
-        evaluation.paired_change(result([True] * 13 + [False] * 6), result([False] * 13 + [True] * 6)))
+        evaluation.paired_change(
+            result([True] * 13 + [False] * 6), result([False] * 13 + [True] * 6)
+        )
+    )
     assert evaluation.mcnemar_p(0, 26) == 2.98e-08  # not rounded to 0
     with pytest.raises(ValueError, match="same problems"):
         evaluation.paired_change(before, result([True] * 19))
 
 
 def test_accuracy_report_prints_both_gradings_with_intervals():
-    result = {"sample_size": 24, "strict": {"accuracy": 0.0, "correct": 0, "ci95": (0.0, 0.138)},
-              "lenient": {"accuracy": 0.125, "correct": 3, "ci95": (0.0434, 0.3102)}, "format_rate": 0.5}
+    result = {
+        "sample_size": 24,
+        "strict": {"accuracy": 0.0, "correct": 0, "ci95": (0.0, 0.138)},
+        "lenient": {"accuracy": 0.125, "correct": 3, "ci95": (0.0434, 0.3102)},
+        "format_rate": 0.5,
+    }
     assert evaluation.accuracy_report(result, "before").splitlines() == [
         "before  strict: 0.0% (0/24, 95% CI 0.0%-13.8%)",
         "before lenient: 12.5% (3/24, 95% CI 4.3%-31.0%)",

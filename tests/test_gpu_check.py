@@ -41,7 +41,12 @@ def check(modern_python, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gpu_check")
     packages = without_packages(modern_python, tmp / "site")
     out = tmp / "gpu_check.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(packages), "CUDA_VISIBLE_DEVICES": ""}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(packages),
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     result = subprocess.run(
         [str(modern_python), "-S", str(SCRIPT), "--tiny", "--device", "cpu", "--out", str(out)],
         cwd=tmp,
@@ -58,11 +63,21 @@ def test_it_runs_without_trl_datasets_or_bitsandbytes_and_prints_its_versions(ch
     results, stdout = check
     versions = results["versions"]
     assert all(versions[name] for name in ("python", "torch", "transformers", "peft"))
-    assert versions["not_needed_but_installed"] == {name: None for name in ABSENT_ON_THE_GPU_MACHINE}
+    assert versions["not_needed_but_installed"] == {
+        name: None for name in ABSENT_ON_THE_GPU_MACHINE
+    }
     assert results["course"]["heavy_modules_loaded"] == []
-    for name in ("helpers.profiles", "helpers.memory.estimate", "helpers.memory.fit", "helpers.timing"):
+    for name in (
+        "helpers.profiles",
+        "helpers.memory.estimate",
+        "helpers.memory.fit",
+        "helpers.timing",
+    ):
         assert name in results["course"]["imported"], results["course"]["import_errors"]
-    assert f"torch {versions['torch']}" in stdout and f"transformers {versions['transformers']}" in stdout
+    assert (
+        f"torch {versions['torch']}" in stdout
+        and f"transformers {versions['transformers']}" in stdout
+    )
     assert results["mode"] == "tiny-cpu" and results["device"]["type"] == "cpu"
     assert results["wall_s"] < 120
 
@@ -105,12 +120,16 @@ def test_each_measurement_sits_next_to_the_course_estimate_and_a_matched_one(che
     for case in results["cases"]:
         for key in ("estimate_course", "estimate_matched"):
             estimate = case[key]
-            assert estimate["gb"] > 0 and estimate["phase"] and estimate["parts_gb"], (case["name"], estimate)
+            assert estimate["gb"] > 0 and estimate["phase"] and estimate["parts_gb"], (
+                case["name"],
+                estimate,
+            )
             assert estimate["estimate_over_measured"] > 0
         assert case["estimate_matched"]["call"]["batch_size"] == case["setup"].get(
             "per_device_train_batch_size",
             case["setup"].get(
-                "mini_batch_size", case["setup"].get("sequences_per_batch", case["setup"].get("batch_size"))
+                "mini_batch_size",
+                case["setup"].get("sequences_per_batch", case["setup"].get("batch_size")),
             ),
         )
 
@@ -118,8 +137,12 @@ def test_each_measurement_sits_next_to_the_course_estimate_and_a_matched_one(che
 def test_the_precision_contracts_hold_where_the_course_plans_them(check):
     cases = {(c["profile"], c["section"]): c for c in check[0]["cases"]}
     t4_grpo = cases["t4-16gb", "grpo"]
-    assert t4_grpo["setup"]["trained"].startswith("LoRA") and t4_grpo["setup"]["weights"] == "float16"
-    assert t4_grpo["contract"]["amp"] == "fp16" and set(t4_grpo["contract"]["trainable"]) == {"float32"}
+    assert (
+        t4_grpo["setup"]["trained"].startswith("LoRA") and t4_grpo["setup"]["weights"] == "float16"
+    )
+    assert t4_grpo["contract"]["amp"] == "fp16" and set(t4_grpo["contract"]["trainable"]) == {
+        "float32"
+    }
     assert t4_grpo["contract"]["frozen_in_model"] == {
         "float16": t4_grpo["contract"]["frozen_in_model"]["float16"]
     }
@@ -130,10 +153,14 @@ def test_the_precision_contracts_hold_where_the_course_plans_them(check):
 def test_defect_1_the_qlora_cast_is_found_and_the_fix_shown(check):
     q = check[0]["qlora_cast_check"]
     assert "error" not in q, q.get("traceback")
-    assert set(q["trainable_after_get_peft_model"]) == {"float32"}  # peft upcasts LoRA adapters itself
+    assert set(q["trainable_after_get_peft_model"]) == {
+        "float32"
+    }  # peft upcasts LoRA adapters itself
     assert set(q["trainable_after_trl_qlora_cast"]) == {"bfloat16"}
     broken = q["contract_after_cast"]
-    assert not broken["ok"] and broken["violation_count"] > 0 and "bfloat16" in broken["violations"][0]
+    assert (
+        not broken["ok"] and broken["violation_count"] > 0 and "bfloat16" in broken["violations"][0]
+    )
     # On a CPU the scaler accepts bf16 gradients: no crash, and the record says so
     assert q["crash_expected_here"] is False and q["crash_reproduced"] is False
     assert q["step_with_cast"]["ok"] and "CPU" in q["note"]

@@ -13,14 +13,23 @@ from helpers.overview import course_map
 
 from .test_course import make_notebook
 
-GOOD = dict(notebook="00_setup_and_trl_versions.ipynb", stack="modern", section="setup", title="00", learn="x")
+GOOD = dict(
+    notebook="00_setup_and_trl_versions.ipynb",
+    stack="modern",
+    section="setup",
+    title="00",
+    learn="x",
+)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(stack="classic"), "unknown stack 'classic'"),
-    (dict(notebook="99_missing.ipynb"), "no such notebook"),
-    (dict(inputs={"genre_run": "01_genre_ppo_bert_reward"}), "which is no earlier lesson"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(stack="classic"), "unknown stack 'classic'"),
+        (dict(notebook="99_missing.ipynb"), "no such notebook"),
+        (dict(inputs={"genre_run": "01_genre_ppo_bert_reward"}), "which is no earlier lesson"),
+    ],
+)
 def test_a_record_that_cannot_work_is_named_with_what_to_change(change, message):
     with pytest.raises(LessonError, match=message):
         check_lessons([{**GOOD, **change}])
@@ -29,16 +38,24 @@ def test_a_record_that_cannot_work_is_named_with_what_to_change(change, message)
     assert check_lessons([GOOD]) == [GOOD]
 
 
-def test_a_notebook_without_a_record_is_named_by_the_publisher_and_the_runner(tmp_path, monkeypatch, capsys):
-    notebooks = tmp_path / "notebooks"  # a copy of the folder with one notebook more, so that other tests see none
+def test_a_notebook_without_a_record_is_named_by_the_publisher_and_the_runner(
+    tmp_path, monkeypatch, capsys
+):
+    notebooks = (
+        tmp_path / "notebooks"
+    )  # a copy of the folder with one notebook more, so that other tests see none
     notebooks.mkdir()
     for lesson in COURSE:
-        (notebooks / lesson["notebook"]).write_bytes((lessons.NOTEBOOKS_DIR / lesson["notebook"]).read_bytes())
+        (notebooks / lesson["notebook"]).write_bytes(
+            (lessons.NOTEBOOKS_DIR / lesson["notebook"]).read_bytes()
+        )
     make_notebook(notebooks / "99_no_record.ipynb", "raise RuntimeError('never run')")
     for module in (publish, runner):
         monkeypatch.setattr(module, "NOTEBOOKS_DIR", notebooks)
     assert lessons.unlisted_notebooks(COURSE, notebooks) == ["99_no_record.ipynb"]
-    assert publish.publish(check=True) == ["notebooks/99_no_record.ipynb (no record in helpers/lessons.py)"]
+    assert publish.publish(check=True) == [
+        "notebooks/99_no_record.ipynb (no record in helpers/lessons.py)"
+    ]
     runner.run_course("tiny", tmp_path / "run", only=["99"])
     assert "99_no_record.ipynb has no record in helpers/lessons.py" in capsys.readouterr().out
 
@@ -52,18 +69,32 @@ def test_a_lesson_whose_section_a_profile_lacks_is_named():
 def one_more_lesson(tmp_path, monkeypatch):
     """The course's registry with a seventh lesson appended (05's settings, reading 01's folder, which the
     runner passes as `genre_run`), and a notebooks folder holding it and a stand-in for that 01."""
-    extra = dict(notebook="07_extra_rloo.ipynb", stack="modern", section="genre_rloo", title="07 one more lesson",
-                 learn="what one record adds", inputs={"genre_run": "01_genre_ppo_bert_reward"})
+    extra = dict(
+        notebook="07_extra_rloo.ipynb",
+        stack="modern",
+        section="genre_rloo",
+        title="07 one more lesson",
+        learn="what one record adds",
+        inputs={"genre_run": "01_genre_ppo_bert_reward"},
+    )
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    make_notebook(notebooks / "01_genre_ppo_bert_reward.ipynb", (
-        "from helpers.results import write_metrics\n"
-        "write_metrics(output_dir, {'notebook': '01', 'profile': profile, 'wall_seconds': 0.1})"))
-    make_notebook(notebooks / extra["notebook"], (
-        "import json, pathlib\n"
-        "from helpers.results import write_metrics\n"
-        "read = json.loads((pathlib.Path(genre_run) / 'metrics.json').read_text())['notebook']\n"
-        "write_metrics(output_dir, {'notebook': '07', 'profile': profile, 'wall_seconds': 0.1, 'read': read})"))
+    make_notebook(
+        notebooks / "01_genre_ppo_bert_reward.ipynb",
+        (
+            "from helpers.results import write_metrics\n"
+            "write_metrics(output_dir, {'notebook': '01', 'profile': profile, 'wall_seconds': 0.1})"
+        ),
+    )
+    make_notebook(
+        notebooks / extra["notebook"],
+        (
+            "import json, pathlib\n"
+            "from helpers.results import write_metrics\n"
+            "read = json.loads((pathlib.Path(genre_run) / 'metrics.json').read_text())['notebook']\n"
+            "write_metrics(output_dir, {'notebook': '07', 'profile': profile, 'wall_seconds': 0.1, 'read': read})"
+        ),
+    )
     COURSE.append(extra)  # the one list every module reads
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", notebooks)
     yield extra
@@ -74,11 +105,21 @@ def test_adding_a_lesson_is_one_record(one_more_lesson, tmp_path):
     with pytest.raises(LessonError, match="'07_extra_rloo.ipynb': no such notebook"):
         check_lessons(COURSE)  # a record asks for its notebook in the checkout
     rows = {row["notebook"]: row for row in course_map()}
-    assert rows["07_extra_rloo.ipynb"]["on a T4 (estimated)"] == rows["05_rloo_genre_modern_trl.ipynb"]["on a T4 (estimated)"]
-    assert "| [07 one more lesson](notebooks/07_extra_rloo.ipynb) | what one record adds | modern |" in \
-        publish.readme_course_map()
+    assert (
+        rows["07_extra_rloo.ipynb"]["on a T4 (estimated)"]
+        == rows["05_rloo_genre_modern_trl.ipynb"]["on a T4 (estimated)"]
+    )
+    assert (
+        "| [07 one more lesson](notebooks/07_extra_rloo.ipynb) | what one record adds | modern |"
+        in publish.readme_course_map()
+    )
     run = runner.run_course("tiny", tmp_path / "run", only=["01", "07"])
-    assert [(row["notebook"], row["status"]) for row in run] == [("01_genre_ppo_bert_reward", "ran"),
-                                                                   ("07_extra_rloo", "ran")]
-    assert json.loads((tmp_path / "run" / "07_extra_rloo" / "metrics.json").read_text())["read"] == "01"
+    assert [(row["notebook"], row["status"]) for row in run] == [
+        ("01_genre_ppo_bert_reward", "ran"),
+        ("07_extra_rloo", "ran"),
+    ]
+    assert (
+        json.loads((tmp_path / "run" / "07_extra_rloo" / "metrics.json").read_text())["read"]
+        == "01"
+    )
     assert "07_extra_rloo.ipynb" in (tmp_path / "run" / "report.html").read_text()

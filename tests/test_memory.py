@@ -32,7 +32,9 @@ def test_cpu_peak_counts_live_tensors_and_forgets_freed_ones():
 
 
 def test_cpu_peak_of_a_training_step_covers_weights_gradients_and_adam():
-    model = torch.nn.Sequential(torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256)
+    )
     optimizer = torch.optim.AdamW(model.parameters())
     weights = tensor_bytes(model)
     with PeakMemory(model, optimizer, device="cpu") as peak:
@@ -54,46 +56,99 @@ from helpers.memory.fit import notebook_estimate, recommend, usable_gb, will_it_
 from helpers.profiles import PROFILES, get_profile  # noqa: E402
 
 
-@pytest.mark.parametrize("model, millions", [
-    ("gpt2", 124.4), ("distilgpt2", 81.9), ("Qwen/Qwen2.5-0.5B-Instruct", 494.0),
-    ("distilbert-base-uncased", 66.4), ("sentence-transformers/all-MiniLM-L6-v2", 22.7),
-])
+@pytest.mark.parametrize(
+    "model, millions",
+    [
+        ("gpt2", 124.4),
+        ("distilgpt2", 81.9),
+        ("Qwen/Qwen2.5-0.5B-Instruct", 494.0),
+        ("distilbert-base-uncased", 66.4),
+        ("sentence-transformers/all-MiniLM-L6-v2", 22.7),
+    ],
+)
 def test_packaged_configs_give_the_published_parameter_counts(model, millions):
     assert model_spec(model).parameters / 1e6 == pytest.approx(millions, abs=0.1)
 
 
 def test_the_breakdown_adds_up_and_each_memory_option_shrinks_it():
-    base = dict(batch_size=8, prompt_len=200, completion_len=256, generation_batch=16, device="cuda", precision="bf16")
+    base = dict(
+        batch_size=8,
+        prompt_len=200,
+        completion_len=256,
+        generation_batch=16,
+        device="cuda",
+        precision="bf16",
+    )
     full = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", **base)
-    assert full.bytes == sum(full.parts.values()) and full.table()[-1] == ("total", round(full.gb, 3))
+    assert full.bytes == sum(full.parts.values()) and full.table()[-1] == (
+        "total",
+        round(full.gb, 3),
+    )
     assert full.parts["optimizer states"] == 8 * model_spec("Qwen/Qwen2.5-0.5B-Instruct").parameters
-    checkpointed = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, **base)
-    lora = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, lora_rank=16,
-                    lora_targets="all-linear", weights="16-bit", **base)
-    qlora = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, lora_rank=16,
-                     lora_targets="all-linear", weights="4-bit", **base)
+    checkpointed = estimate(
+        "grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, **base
+    )
+    lora = estimate(
+        "grpo",
+        "Qwen/Qwen2.5-0.5B-Instruct",
+        gradient_checkpointing=True,
+        lora_rank=16,
+        lora_targets="all-linear",
+        weights="16-bit",
+        **base,
+    )
+    qlora = estimate(
+        "grpo",
+        "Qwen/Qwen2.5-0.5B-Instruct",
+        gradient_checkpointing=True,
+        lora_rank=16,
+        lora_targets="all-linear",
+        weights="4-bit",
+        **base,
+    )
     assert full.gb > checkpointed.gb > lora.gb > qlora.gb
-    assert lora.parts["optimizer states"] < full.parts["optimizer states"] / 50  # 8.8 M of 494 M train
+    assert (
+        lora.parts["optimizer states"] < full.parts["optimizer states"] / 50
+    )  # 8.8 M of 494 M train
     # 4-bit quantises the layers' linear weights only; the 136 M embedding weights stay 16-bit
     assert qlora.parts["policy weights"] > 136e6 * 2
 
 
 def test_ppo_holds_reference_and_reward_models_and_generation_grows_the_kv_cache():
-    ppo = estimate("ppo", "gpt2", batch_size=4, generation_batch=8, prompt_len=64, completion_len=48,
-                   reference="copy", frozen_models=("distilbert-base-uncased",), frozen_weights="16-bit")
+    ppo = estimate(
+        "ppo",
+        "gpt2",
+        batch_size=4,
+        generation_batch=8,
+        prompt_len=64,
+        completion_len=48,
+        reference="copy",
+        frozen_models=("distilbert-base-uncased",),
+        frozen_weights="16-bit",
+    )
     assert ppo.parts["reference model"] == 2 * model_spec("gpt2").parameters
-    assert ppo.parts["frozen: distilbert-base-uncased"] == 2 * model_spec("distilbert-base-uncased").parameters
-    small = estimate("grpo", "gpt2", batch_size=1, generation_batch=8, prompt_len=64, completion_len=64)
-    large = estimate("grpo", "gpt2", batch_size=1, generation_batch=64, prompt_len=64, completion_len=64)
+    assert (
+        ppo.parts["frozen: distilbert-base-uncased"]
+        == 2 * model_spec("distilbert-base-uncased").parameters
+    )
+    small = estimate(
+        "grpo", "gpt2", batch_size=1, generation_batch=8, prompt_len=64, completion_len=64
+    )
+    large = estimate(
+        "grpo", "gpt2", batch_size=1, generation_batch=64, prompt_len=64, completion_len=64
+    )
     assert large.phases["generation"] > small.phases["generation"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(batch_size=0, seq_len=128), "batch_size must be a positive"),
-    (dict(batch_size=2, seq_len=-5), "seq_len must be a positive"),
-    (dict(batch_size=2, seq_len=128, weights="4-bit"), "pass lora_rank"),
-    (dict(batch_size=2, seq_len=128, precision="fp8"), "precision must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(batch_size=0, seq_len=128), "batch_size must be a positive"),
+        (dict(batch_size=2, seq_len=-5), "seq_len must be a positive"),
+        (dict(batch_size=2, seq_len=128, weights="4-bit"), "pass lora_rank"),
+        (dict(batch_size=2, seq_len=128, precision="fp8"), "precision must be one of"),
+    ],
+)
 def test_bad_sizes_and_settings_say_what_is_wrong(kwargs, message):
     with pytest.raises(MemoryInputError, match=message):
         estimate("sft", "gpt2", **kwargs)
@@ -113,10 +168,15 @@ def test_an_unknown_model_needs_a_parameter_count_and_then_gets_a_rough_estimate
 
 # --- recommend and the profiles ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("profile", [p for p in PROFILES.values() if p.min_gpu_memory_gb])
-@pytest.mark.parametrize("section", ["genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo", "preferences"])
+@pytest.mark.parametrize(
+    "section", ["genre_ppo", "sft", "ppo_sft", "grpo", "genre_rloo", "preferences"]
+)
 def test_every_real_profile_fits_the_smallest_gpu_it_is_meant_for(profile, section):
-    assert notebook_estimate(section, profile.notebook(section)).gb <= usable_gb(profile.min_gpu_memory_gb)
+    assert notebook_estimate(section, profile.notebook(section)).gb <= usable_gb(
+        profile.min_gpu_memory_gb
+    )
 
 
 def test_recommend_fits_an_11_gb_card_cheapest_change_first():
@@ -140,19 +200,32 @@ def test_recommend_says_plainly_when_nothing_fits():
 
 def test_will_it_fit_table_covers_every_training_notebook_and_gpu_class():
     rows = will_it_fit({"tiny card": 2, "A100 80 GB": 80})
-    assert [row["notebook"] for row in rows] == ["01 genre PPO", "02 SFT", "03 PPO on SFT", "04 GRPO", "05 genre RLOO",
-                                                 "06 reward model", "06 DPO", "06 RLOO on the reward model"]
+    assert [row["notebook"] for row in rows] == [
+        "01 genre PPO",
+        "02 SFT",
+        "03 PPO on SFT",
+        "04 GRPO",
+        "05 genre RLOO",
+        "06 reward model",
+        "06 DPO",
+        "06 RLOO on the reward model",
+    ]
     assert all(row["A100 80 GB"].startswith("yes") for row in rows)
     assert any(row["tiny card"].startswith("no") for row in rows)
 
 
 def test_tiny_profile_estimates_use_the_locally_built_models():
-    est = notebook_estimate("grpo", get_profile("tiny").notebook("grpo"), device="cpu", prompt_len=30)
+    est = notebook_estimate(
+        "grpo", get_profile("tiny").notebook("grpo"), device="cpu", prompt_len=30
+    )
     assert model_spec("tiny-qwen2-chat").parameters < 1e6
-    assert est.parts["policy weights"] < 1e6 * 4 and 0 < est.gb < 0.5  # mostly TRL's fixed-width logit tile
+    assert (
+        est.parts["policy weights"] < 1e6 * 4 and 0 < est.gb < 0.5
+    )  # mostly TRL's fixed-width logit tile
 
 
 # --- validation against measured steps --------------------------------------------------------
+
 
 def test_validate_small_case_is_within_15_percent_of_the_measured_peak():
     (row,) = validate(SMALL, device="cpu")
@@ -202,16 +275,27 @@ def test_picker_draws_once_without_a_widget_when_headless(monkeypatch, capsys):
 
 def test_the_preference_notebooks_estimates_count_what_each_trainer_holds():
     settings = PROFILES["t4-16gb"].notebook("preferences", rehearsal=False)
-    reward, dpo, rloo = (notebook_estimate(part, settings) for part in ("reward_model", "dpo", "pref_rloo"))
-    assert "reference model" in dpo.parts and "reference model" not in reward.parts  # DPO's frozen copy
-    assert not [part for part in reward.parts if part.startswith("logits")]  # a one-number head, no vocabulary
+    reward, dpo, rloo = (
+        notebook_estimate(part, settings) for part in ("reward_model", "dpo", "pref_rloo")
+    )
+    assert (
+        "reference model" in dpo.parts and "reference model" not in reward.parts
+    )  # DPO's frozen copy
+    assert not [
+        part for part in reward.parts if part.startswith("logits")
+    ]  # a one-number head, no vocabulary
     assert rloo.parts["frozen: distilbert-base-uncased"] > 0  # the gold classifier stays loaded
-    assert notebook_estimate("preferences", settings).bytes == max(e.bytes for e in (reward, dpo, rloo))
+    assert notebook_estimate("preferences", settings).bytes == max(
+        e.bytes for e in (reward, dpo, rloo)
+    )
     advice = recommend(5, "dpo")
-    assert advice.fits and advice.changed == {"dpo_batch_size": 8}, advice.message  # from the A100 profile's 16
+    assert advice.fits and advice.changed == {"dpo_batch_size": 8}, (
+        advice.message
+    )  # from the A100 profile's 16
 
 
 # --- gradient accumulation (issue 23) ----------------------------------------------------------
+
 
 def test_accumulation_counts_the_gradients_kept_across_micro_batches():
     setup = dict(batch_size=2, seq_len=256, device="cpu", attention_dropout=True, logits="chunked")
@@ -231,12 +315,16 @@ def test_notebook_estimates_pass_each_sections_accumulation_through():
         assert settings.gradient_accumulation_steps > 1
         kept = notebook_estimate(section, settings).phases["backward"]
         single = vars(settings) | {"gradient_accumulation_steps": 1}
-        assert kept > notebook_estimate(section, SimpleNamespace(**single)).phases["backward"], section
+        assert kept > notebook_estimate(section, SimpleNamespace(**single)).phases["backward"], (
+            section
+        )
 
 
 @pytest.mark.parametrize("value", [0, -2, 1.5, "2", None, True])
 def test_a_bad_accumulation_value_says_what_to_pass(value):
-    with pytest.raises(MemoryInputError, match="gradient_accumulation_steps must be a whole number"):
+    with pytest.raises(
+        MemoryInputError, match="gradient_accumulation_steps must be a whole number"
+    ):
         estimate("sft", "gpt2", batch_size=2, seq_len=128, gradient_accumulation_steps=value)
 
 
@@ -251,7 +339,9 @@ def test_recommend_for_an_11_gb_card_fits_grpo_by_the_estimate_that_counts_accum
     advice = recommend(11, "grpo")
     settings = advice.settings
     assert advice.fits and settings.gradient_accumulation_steps > 1 and not settings.lora
-    gradients = 4 * model_spec(settings.model_id).parameters  # full fine-tuning: ~1.8 GB of fp32 gradients
+    gradients = (
+        4 * model_spec(settings.model_id).parameters
+    )  # full fine-tuning: ~1.8 GB of fp32 gradients
     single = SimpleNamespace(**(vars(settings) | {"gradient_accumulation_steps": 1}))
     single = notebook_estimate("grpo", single)
     assert advice.estimate.phases["backward"] == single.phases["backward"] + gradients
@@ -261,6 +351,7 @@ def test_recommend_for_an_11_gb_card_fits_grpo_by_the_estimate_that_counts_accum
 
 
 # --- freeing a finished trainer (06) ------------------------------------------------------------
+
 
 def test_free_trainer_releases_the_optimizer_and_gradients_and_keeps_the_model(tmp_path):
     import gc
@@ -273,21 +364,35 @@ def test_free_trainer_releases_the_optimizer_and_gradients_and_keeps_the_model(t
     from helpers.memory.measure import free_trainer
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=64, n_positions=32))
+    model = GPT2LMHeadModel(
+        GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=64, n_positions=32)
+    )
     rows = [{"input_ids": [1, 2, 3, 4] * 4, "labels": [1, 2, 3, 4] * 4}] * 8
     meter = peak_memory_callback()
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4,
-                             use_cpu=True, report_to="none", save_strategy="no")
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
+    )
     trainer = Trainer(model=model, args=args, train_dataset=rows, callbacks=[meter])
     for quiet in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(quiet)
     trainer.train()
     optimizer = weakref.ref(trainer.optimizer.optimizer)
     states = tensor_bytes(trainer.optimizer.optimizer)
-    assert states >= 2 * tensor_bytes(model) and meter.peak is not None  # AdamW: two moments per weight
-    assert free_trainer(trainer, model_to="cpu") == states  # Trainer already set the gradients to None
+    assert (
+        states >= 2 * tensor_bytes(model) and meter.peak is not None
+    )  # AdamW: two moments per weight
+    assert (
+        free_trainer(trainer, model_to="cpu") == states
+    )  # Trainer already set the gradients to None
     gc.collect()
-    assert optimizer() is None  # nothing holds it: not the trainer, accelerate, the callbacks or the meter
+    assert (
+        optimizer() is None
+    )  # nothing holds it: not the trainer, accelerate, the callbacks or the meter
     assert trainer.model is model and trainer.state.log_history
     trainer.save_model(str(tmp_path / "saved"))
     assert (tmp_path / "saved" / "config.json").exists()
@@ -301,13 +406,21 @@ def test_free_trainer_gives_a_lent_reference_back_as_it_was_lent():
 
     reference, inputs = torch.nn.Linear(64, 64), torch.randn(3, 64)
     exact = reference(inputs)
-    AcceleratorState._reset_state(True)  # an earlier Trainer fixed its mixed precision for the process
+    AcceleratorState._reset_state(
+        True
+    )  # an earlier Trainer fixed its mixed precision for the process
     try:
         accelerator = Accelerator(cpu=True, mixed_precision="bf16")
-        accelerator.prepare_model(reference, evaluation_mode=True)  # as DPOTrainer prepares a ref_model
+        accelerator.prepare_model(
+            reference, evaluation_mode=True
+        )  # as DPOTrainer prepares a ref_model
         assert not torch.equal(reference(inputs), exact)  # now under bf16 autocast
-        trainer = SimpleNamespace(model=torch.nn.Linear(2, 2), ref_model=reference, optimizer=None,
-                                  accelerator=accelerator)
+        trainer = SimpleNamespace(
+            model=torch.nn.Linear(2, 2),
+            ref_model=reference,
+            optimizer=None,
+            accelerator=accelerator,
+        )
         free_trainer(trainer)
     finally:
         AcceleratorState._reset_state(True)
@@ -320,14 +433,26 @@ def test_notebook_06_estimates_count_each_resident_copy_of_the_policy_once():
     policy = 4 * model_spec(settings.policy_model).parameters  # an fp32 GPT-2
 
     def frozen_copies(est):  # copies of the starting policy held beside the one being trained
-        return sum(est.parts[part] for part in est.persistent if part.startswith(("frozen: ", "reference"))
-                   and "distilbert" not in part) / policy
+        return (
+            sum(
+                est.parts[part]
+                for part in est.persistent
+                if part.startswith(("frozen: ", "reference")) and "distilbert" not in part
+            )
+            / policy
+        )
 
-    reward, dpo, rloo = (notebook_estimate(part, settings) for part in ("reward_model", "dpo", "pref_rloo"))
+    reward, dpo, rloo = (
+        notebook_estimate(part, settings) for part in ("reward_model", "dpo", "pref_rloo")
+    )
     assert frozen_copies(reward) == 1  # `reference`
-    assert frozen_copies(dpo) == 2  # `reference`, lent as ref_model, and the reward model: one reference, not two
+    assert (
+        frozen_copies(dpo) == 2
+    )  # `reference`, lent as ref_model, and the reward model: one reference, not two
     assert frozen_copies(rloo) == 3  # RLOOTrainer's own reference, `reference` and the reward model
-    assert notebook_estimate("preferences", settings).bytes == max(e.bytes for e in (reward, dpo, rloo))
+    assert notebook_estimate("preferences", settings).bytes == max(
+        e.bytes for e in (reward, dpo, rloo)
+    )
 
 
 def test_notebook_06_frees_each_phase_and_lends_its_loaded_reference_to_dpo():
@@ -335,8 +460,11 @@ def test_notebook_06_frees_each_phase_and_lends_its_loaded_reference_to_dpo():
     from pathlib import Path
 
     notebook = Path(__file__).parents[1] / "notebooks" / "06_preferences_reward_model_dpo.ipynb"
-    code = "\n".join("".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"]
-                     if cell["cell_type"] == "code")
+    code = "\n".join(
+        "".join(cell["source"])
+        for cell in json.loads(notebook.read_text())["cells"]
+        if cell["cell_type"] == "code"
+    )
     assert "DPOTrainer(model=dpo_model, ref_model=reference," in code
     for trainer in ("reward_trainer", "rloo_trainer", "dpo_trainer", "sweep_trainer"):
         assert f"free_trainer({trainer}" in code, trainer
@@ -346,5 +474,9 @@ def test_03s_reference_is_counted_in_fp32_like_the_policy_it_is_compared_with():
     from helpers.memory.fit import notebook_estimate
     from helpers.profiles import PROFILES
 
-    parts = dict(notebook_estimate("ppo_sft", PROFILES["t4-16gb"].notebook("ppo_sft", rehearsal=False)).table())
+    parts = dict(
+        notebook_estimate(
+            "ppo_sft", PROFILES["t4-16gb"].notebook("ppo_sft", rehearsal=False)
+        ).table()
+    )
     assert parts["reference model"] == pytest.approx(parts["policy weights"], rel=0.01)

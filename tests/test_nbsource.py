@@ -16,7 +16,11 @@ spec.loader.exec_module(nbsource)
 def test_export_then_build_gives_the_same_notebook(path, tmp_path):
     original = nbformat.read(path, as_version=4)
     (tmp_path / "source.py").write_text(nbsource.export(str(path)))
-    nbsource.build(str(tmp_path / "source.py"), str(tmp_path / path.name), original.metadata["kernelspec"]["name"])
+    nbsource.build(
+        str(tmp_path / "source.py"),
+        str(tmp_path / path.name),
+        original.metadata["kernelspec"]["name"],
+    )
     rebuilt = nbformat.read(tmp_path / path.name, as_version=4)
     assert [(c.cell_type, c.source, c.metadata) for c in rebuilt.cells] == [
         (c.cell_type, c.source, c.metadata) for c in original.cells

@@ -9,8 +9,10 @@ import pytest  # noqa: E402
 from helpers.plots import plot_log_history, series  # noqa: E402
 
 LOG = [
-    {"loss": 2.0, "epoch": 1.0, "step": 10}, {"loss": 1.0, "epoch": 2.0, "step": 20},
-    {"eval_loss": 1.5, "epoch": 2.0, "step": 20}, {"train_runtime": 3.0, "epoch": 2.0, "step": 20},
+    {"loss": 2.0, "epoch": 1.0, "step": 10},
+    {"loss": 1.0, "epoch": 2.0, "step": 20},
+    {"eval_loss": 1.5, "epoch": 2.0, "step": 20},
+    {"train_runtime": 3.0, "epoch": 2.0, "step": 20},
 ]
 
 
@@ -19,7 +21,9 @@ def test_series_skips_entries_without_the_metric():
 
 
 def test_plot_draws_one_panel_per_present_metric_and_saves(tmp_path):
-    figure = plot_log_history(LOG, ["loss", "eval_loss", "reward"], x="step", path=tmp_path / "curves.png")
+    figure = plot_log_history(
+        LOG, ["loss", "eval_loss", "reward"], x="step", path=tmp_path / "curves.png"
+    )
     assert [axis.get_title() for axis in figure.axes] == ["loss", "eval_loss"]
     assert (tmp_path / "curves.png").stat().st_size > 1000
 

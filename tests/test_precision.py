@@ -12,7 +12,9 @@ def turing_gpu(monkeypatch):
     """A T4 / RTX 2080 Ti as torch sees it: CUDA, compute capability 7.5, bf16 only by emulation."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    monkeypatch.setattr(
+        torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation
+    )
 
 
 @pytest.fixture
@@ -32,15 +34,25 @@ def test_ppo_trains_in_fp32_with_16_bit_frozen_weights(turing_gpu):
     assert plan.trainer_flags["fp16"] is False
 
 
-def test_scorers_follow_the_frozen_dtype_except_on_a_cpu_with_bf16_instructions(monkeypatch, turing_gpu):
-    assert precision_plan("fp16", "cuda", mixed=False).scorer == "float16"  # the card's, like every frozen model
+def test_scorers_follow_the_frozen_dtype_except_on_a_cpu_with_bf16_instructions(
+    monkeypatch, turing_gpu
+):
+    assert (
+        precision_plan("fp16", "cuda", mixed=False).scorer == "float16"
+    )  # the card's, like every frozen model
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for native, expected in ((True, "bfloat16"), (False, "float32")):
         monkeypatch.setattr(precision, "cpu_native_bf16", lambda native=native: native)
         plan = precision_plan("fp32", "cpu", mixed=False)
-        assert (plan.frozen, plan.scorer, plan.scorer_dtype) == ("float32", expected, getattr(torch, expected))
+        assert (plan.frozen, plan.scorer, plan.scorer_dtype) == (
+            "float32",
+            expected,
+            getattr(torch, expected),
+        )
     monkeypatch.setenv("RLHF_REHEARSAL", "1")
-    assert precision_plan("fp16", "cuda", mixed=False).scorer == "float16"  # a rehearsal keeps the card's
+    assert (
+        precision_plan("fp16", "cuda", mixed=False).scorer == "float16"
+    )  # a rehearsal keeps the card's
 
 
 def test_a_rehearsal_keeps_the_planned_cards_dtypes_and_runs_fp32(rehearsal):
@@ -66,7 +78,9 @@ def test_a_rehearsal_loads_4_bit_weights_computing_in_the_planned_dtype(rehearsa
 def _tiny_qwen(dtype=torch.float32, **kwargs):
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(tiny.build("Qwen/Qwen2.5-0.5B-Instruct"), dtype=dtype, **kwargs)
+    return AutoModelForCausalLM.from_pretrained(
+        tiny.build("Qwen/Qwen2.5-0.5B-Instruct"), dtype=dtype, **kwargs
+    )
 
 
 def test_qlora_on_an_fp16_card_is_caught_before_the_first_step_and_fixed(rehearsal, tmp_path):
@@ -80,14 +94,24 @@ def test_qlora_on_an_fp16_card_is_caught_before_the_first_step_and_fixed(rehears
     model = _tiny_qwen(plan.frozen_dtype, quantization_config=precision.four_bit_config(True, plan))
     folder = tiny.build("Qwen/Qwen2.5-0.5B-Instruct")
     trainer = GRPOTrainer(
-        model=model, reward_funcs=[lambda completions, **kwargs: [1.0] * len(completions)],
-        args=GRPOConfig(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2, num_generations=2,
-                        max_completion_length=4, report_to="none", **plan.trainer_flags),
+        model=model,
+        reward_funcs=[lambda completions, **kwargs: [1.0] * len(completions)],
+        args=GRPOConfig(
+            output_dir=str(tmp_path),
+            max_steps=1,
+            per_device_train_batch_size=2,
+            num_generations=2,
+            max_completion_length=4,
+            report_to="none",
+            **plan.trainer_flags,
+        ),
         train_dataset=Dataset.from_list([{"prompt": [{"role": "user", "content": "2+2?"}]}] * 2),
         processing_class=AutoTokenizer.from_pretrained(folder),
         peft_config=LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"),
     )
-    with pytest.raises(PrecisionError, match="bfloat16 under fp16 mixed precision.*trainables_to_fp32"):
+    with pytest.raises(
+        PrecisionError, match="bfloat16 under fp16 mixed precision.*trainables_to_fp32"
+    ):
         check_precision(trainer.model, plan)
     moved = trainables_to_fp32(trainer.model, plan)
     block = check_precision(trainer.model, plan, moved_to_fp32=moved)
@@ -104,8 +128,12 @@ def test_bf16_mixed_precision_keeps_trls_bf16_adapters(rehearsal):
 def test_a_frozen_model_in_the_wrong_dtype_is_named():
     plan = precision_plan("fp32", "cpu")
     reference = _tiny_qwen(torch.float16)
-    with pytest.raises(PrecisionError, match="of the reference is float16.*dtype=plan.frozen_dtype"):
-        check_precision(_tiny_qwen(), plan, frozen={"reference": (reference.requires_grad_(False), plan.frozen)})
+    with pytest.raises(
+        PrecisionError, match="of the reference is float16.*dtype=plan.frozen_dtype"
+    ):
+        check_precision(
+            _tiny_qwen(), plan, frozen={"reference": (reference.requires_grad_(False), plan.frozen)}
+        )
 
 
 def test_the_preflight_stops_on_an_overflow_with_the_setting_to_change():
@@ -132,9 +160,18 @@ def test_notebook_03_says_which_trl_trainers_switch_dropout_off():
 
     from trl import DPOConfig, GRPOConfig, RewardConfig, RLOOConfig
 
-    defaults = {c.__name__: c.__dataclass_fields__["disable_dropout"].default
-                for c in (GRPOConfig, RLOOConfig, DPOConfig, RewardConfig)}
-    assert defaults == {"GRPOConfig": False, "RLOOConfig": False, "DPOConfig": True, "RewardConfig": True}
-    notebook = json.loads((Path(__file__).parent.parent / "notebooks" / "03_ppo_on_sft_model.ipynb").read_text())
+    defaults = {
+        c.__name__: c.__dataclass_fields__["disable_dropout"].default
+        for c in (GRPOConfig, RLOOConfig, DPOConfig, RewardConfig)
+    }
+    assert defaults == {
+        "GRPOConfig": False,
+        "RLOOConfig": False,
+        "DPOConfig": True,
+        "RewardConfig": True,
+    }
+    notebook = json.loads(
+        (Path(__file__).parent.parent / "notebooks" / "03_ppo_on_sft_model.ipynb").read_text()
+    )
     text = " ".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
     assert "switch it off for you" not in text and "GRPOConfig and RLOOConfig leave it on" in text

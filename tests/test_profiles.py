@@ -23,12 +23,20 @@ def test_tiny_profile_uses_only_models_it_has_offline():
     """Tiny models built locally, or real ones a package ships (the real MiniLM of 03's reward)."""
     from helpers.env import PACKAGED_MODELS
 
-    model_keys = ("model_id", "policy_model", "small_policy_model", "classifier_model", "reward_model")
+    model_keys = (
+        "model_id",
+        "policy_model",
+        "small_policy_model",
+        "classifier_model",
+        "reward_model",
+    )
     for section in profiles.NOTEBOOK_SECTIONS:
         settings = vars(profiles.get_profile("tiny").notebook(section))
         for key in model_keys:
             if key in settings and settings[key] != "sft_checkpoint":
-                assert settings[key] in {**tiny.TINY_MODELS, **PACKAGED_MODELS}, f"{section}.{key} = {settings[key]}"
+                assert settings[key] in {**tiny.TINY_MODELS, **PACKAGED_MODELS}, (
+                    f"{section}.{key} = {settings[key]}"
+                )
 
 
 @pytest.mark.parametrize("name", list(profiles.PROFILES))
@@ -56,7 +64,14 @@ def test_profile_comes_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize(
     ("gpu_memory_gb", "expected"),
-    [(11.0, "rtx2080ti-11gb"), (12.0, "rtx2080ti-11gb"), (15.0, "t4-16gb"), (24.0, "t4-16gb"), (40.0, "a100-40gb"), (80.0, "a100-40gb")],
+    [
+        (11.0, "rtx2080ti-11gb"),
+        (12.0, "rtx2080ti-11gb"),
+        (15.0, "t4-16gb"),
+        (24.0, "t4-16gb"),
+        (40.0, "a100-40gb"),
+        (80.0, "a100-40gb"),
+    ],
 )
 def test_auto_picks_the_largest_profile_that_fits(gpu_memory_gb, expected):
     assert profiles.pick_profile_for_gpu(gpu_memory_gb) == expected
@@ -65,7 +80,9 @@ def test_auto_picks_the_largest_profile_that_fits(gpu_memory_gb, expected):
 def test_auto_without_a_gpu_picks_cpu_and_says_how_long_it_takes(monkeypatch, capsys):
     from helpers import env
 
-    monkeypatch.setattr(env, "device_report", lambda: {"device": "cpu", "gpu_memory_gb": None, "gpu_name": None})
+    monkeypatch.setattr(
+        env, "device_report", lambda: {"device": "cpu", "gpu_memory_gb": None, "gpu_name": None}
+    )
     assert profiles.get_profile("auto").name == "cpu"
     said = capsys.readouterr().out
     assert "profile 'cpu'" in said and "04 ~" in said and "profile='tiny'" in said
@@ -74,7 +91,11 @@ def test_auto_without_a_gpu_picks_cpu_and_says_how_long_it_takes(monkeypatch, ca
 def test_auto_on_a_t4(monkeypatch):
     from helpers import env
 
-    monkeypatch.setattr(env, "device_report", lambda: {"device": "cuda", "gpu_memory_gb": 14.7, "gpu_name": "Tesla T4"})
+    monkeypatch.setattr(
+        env,
+        "device_report",
+        lambda: {"device": "cuda", "gpu_memory_gb": 14.7, "gpu_name": "Tesla T4"},
+    )
     assert profiles.get_profile("auto").name == "t4-16gb"
 
 
@@ -84,7 +105,9 @@ def test_too_small_a_gpu_says_so():
 
 
 def test_overrides_replace_only_what_is_set():
-    settings = profiles.with_overrides(profiles.get_profile("tiny").notebook("grpo"), lora=True, beta=None)
+    settings = profiles.with_overrides(
+        profiles.get_profile("tiny").notebook("grpo"), lora=True, beta=None
+    )
     assert settings.lora is True
     assert settings.beta == profiles.get_profile("tiny").notebook("grpo").beta
 
@@ -94,7 +117,10 @@ def test_an_unknown_override_is_named():
         profiles.with_overrides(profiles.get_profile("tiny").notebook("grpo"), lora_rank=8)
 
 
-@pytest.mark.parametrize(("batch", "accumulation", "group", "processes", "prompts"), [(1, 8, 8, 1, 1), (16, 1, 8, 1, 2), (4, 1, 4, 2, 2), (8, 2, 8, 1, 2)])
+@pytest.mark.parametrize(
+    ("batch", "accumulation", "group", "processes", "prompts"),
+    [(1, 8, 8, 1, 1), (16, 1, 8, 1, 2), (4, 1, 4, 2, 2), (8, 2, 8, 1, 2)],
+)
 def test_grpo_batch_that_holds_whole_groups(batch, accumulation, group, processes, prompts):
     assert profiles.check_grpo_batch(batch, accumulation, group, processes) == prompts
 
@@ -124,10 +150,19 @@ def test_a_warm_start_asked_for_trains_on_every_profile(name):
     """Defect: the GPU profiles had warm_start_epochs=0, so warm_start_examples was silently ignored."""
     from helpers.profiles import check_warm_start, with_overrides
 
-    check_warm_start(with_overrides(profiles.PROFILES[name].notebook("grpo", rehearsal=False), warm_start_examples=64))
+    check_warm_start(
+        with_overrides(
+            profiles.PROFILES[name].notebook("grpo", rehearsal=False), warm_start_examples=64
+        )
+    )
     with pytest.raises(ValueError, match="warm_start_epochs=0"):
-        check_warm_start(with_overrides(profiles.PROFILES[name].notebook("grpo", rehearsal=False), warm_start_examples=64,
-                                        warm_start_epochs=0))
+        check_warm_start(
+            with_overrides(
+                profiles.PROFILES[name].notebook("grpo", rehearsal=False),
+                warm_start_examples=64,
+                warm_start_epochs=0,
+            )
+        )
 
 
 @pytest.mark.parametrize("name", ["t4-16gb", "rtx2080ti-11gb", "a100-40gb"])

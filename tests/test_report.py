@@ -19,11 +19,23 @@ def browser_dom(path) -> str:
     CI installs Debian's chromium and sets RLHF_REQUIRE_BROWSER=1, so a missing browser fails there."""
     if CHROMIUM is None:
         if os.environ.get("RLHF_REQUIRE_BROWSER"):
-            pytest.fail("RLHF_REQUIRE_BROWSER is set but no chromium is installed (apt-get install chromium)")
+            pytest.fail(
+                "RLHF_REQUIRE_BROWSER is set but no chromium is installed (apt-get install chromium)"
+            )
         pytest.skip("no chromium here (apt-get install chromium)")
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
-         path.resolve().as_uri()], capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            path.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
@@ -37,21 +49,41 @@ def fake_run(tmp_path):
 
     sft = tmp_path / "02_gsm8k_sft"
     sft.mkdir()
-    (sft / "metrics.json").write_text(json.dumps({
-        "notebook": "02_gsm8k_sft", "model": "tiny-gpt2", "wall_seconds": 30.5,
-        "eval": {"sample_size": 48, "before": {"strict": 0.0, "lenient": 0.0}, "after": {"strict": 0.417, "lenient": 0.417}},
-        "memory": {"measured_gb": 0.0727, "estimate_gb": 0.0808},
-    }))
+    (sft / "metrics.json").write_text(
+        json.dumps(
+            {
+                "notebook": "02_gsm8k_sft",
+                "model": "tiny-gpt2",
+                "wall_seconds": 30.5,
+                "eval": {
+                    "sample_size": 48,
+                    "before": {"strict": 0.0, "lenient": 0.0},
+                    "after": {"strict": 0.417, "lenient": 0.417},
+                },
+                "memory": {"measured_gb": 0.0727, "estimate_gb": 0.0808},
+            }
+        )
+    )
     (sft / "02_gsm8k_sft.ipynb").write_text("{}")
     figure, axis = plt.subplots(figsize=(3, 2))
     axis.plot([1, 2, 3], [1.0, 0.3, 0.2])
     figure.savefig(sft / "loss.png")
     rloo = tmp_path / "05_rloo_genre_modern_trl"
     rloo.mkdir()
-    (rloo / "metrics.json").write_text(json.dumps({
-        "learning": {"metric": "P(scifi)", "first_quarter_mean": 0.26, "last_quarter_mean": 0.76},
-        "seconds_per_step": 0.065, "wall_seconds": 10.2, "memory": {"measured_gb": 0.0385},
-    }))
+    (rloo / "metrics.json").write_text(
+        json.dumps(
+            {
+                "learning": {
+                    "metric": "P(scifi)",
+                    "first_quarter_mean": 0.26,
+                    "last_quarter_mean": 0.76,
+                },
+                "seconds_per_step": 0.065,
+                "wall_seconds": 10.2,
+                "memory": {"measured_gb": 0.0385},
+            }
+        )
+    )
     return tmp_path
 
 

@@ -39,19 +39,52 @@ def test_trl_grpo_cli_trains_on_two_cpu_processes(tmp_path):
     dataset = write_grpo_dataset(tmp_path / "data", "arithmetic", train_size=64, test_size=8)
     output_dir = tmp_path / "out"
     command = [
-        str(VENVS / "modern" / "bin" / "trl"), "grpo", "--config", "configs/grpo_gsm8k.yaml",
-        "--accelerate_config", "configs/accelerate/cpu_2proc.yaml", "--multi_gpu", "--num_processes", "2",
-        "--model_name_or_path", str(tiny.build("tiny-qwen2-chat")), "--dataset_name", str(dataset),
-        "--output_dir", str(output_dir), "--max_steps", "3", "--per_device_train_batch_size", "4",
-        "--num_generations", "4", "--gradient_accumulation_steps", "1", "--max_completion_length", "16",
-        "--bf16", "false", "--use_cpu", "true", "--gradient_checkpointing", "false", "--logging_steps", "1",
-        "--save_steps", "100",
+        str(VENVS / "modern" / "bin" / "trl"),
+        "grpo",
+        "--config",
+        "configs/grpo_gsm8k.yaml",
+        "--accelerate_config",
+        "configs/accelerate/cpu_2proc.yaml",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--model_name_or_path",
+        str(tiny.build("tiny-qwen2-chat")),
+        "--dataset_name",
+        str(dataset),
+        "--output_dir",
+        str(output_dir),
+        "--max_steps",
+        "3",
+        "--per_device_train_batch_size",
+        "4",
+        "--num_generations",
+        "4",
+        "--gradient_accumulation_steps",
+        "1",
+        "--max_completion_length",
+        "16",
+        "--bf16",
+        "false",
+        "--use_cpu",
+        "true",
+        "--gradient_checkpointing",
+        "false",
+        "--logging_steps",
+        "1",
+        "--save_steps",
+        "100",
     ]
     log = tmp_path / "trl.log"
     workers, saved_at = set(), None
     with log.open("w") as sink:
-        launcher = subprocess.Popen(command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT,
-                                    env={**os.environ, "OMP_NUM_THREADS": "1"})
+        launcher = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
         deadline = time.time() + 240
         while launcher.poll() is None and time.time() < deadline:
             workers |= _children(launcher.pid, b"scripts/grpo.py")

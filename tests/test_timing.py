@@ -23,10 +23,13 @@ def t4(section):
 
 # ----- the free-Colab budget, on the high end ------------------------------------------------------------
 
+
 def test_grpo_on_the_t4_profile_fits_an_hour_at_the_high_end():
     estimate = minutes("grpo", t4("grpo"), "T4")
     assert estimate.high_minutes <= 60
-    assert t4("grpo").max_completion_length >= 512  # traded steps and batch, never the completion length
+    assert (
+        t4("grpo").max_completion_length >= 512
+    )  # traded steps and batch, never the completion length
 
 
 @pytest.mark.parametrize("section", SECTIONS)
@@ -53,6 +56,7 @@ def test_the_measured_cpu_gives_one_figure(section):
 
 # ----- the modelling changes -----------------------------------------------------------------------------
 
+
 def test_trl_0_11_ppo_is_priced_at_the_fp32_rate_on_a_gpu(monkeypatch):
     """01 and 03 train without mixed precision: their PPO updates run at the T4's 8.1 fp32 TFLOPS, not its
     65 fp16 ones. Give the T4 a 65 TFLOPS fp32 rate and 03's training must get much faster (01's small
@@ -63,12 +67,18 @@ def test_trl_0_11_ppo_is_priced_at_the_fp32_rate_on_a_gpu(monkeypatch):
     assert flattered["ppo_sft"][1] < 0.9 * honest["ppo_sft"][1]
     assert flattered["genre_ppo"][1] <= honest["genre_ppo"][1]
     card = GPUS["RTX 2080 Ti"]
-    assert timing._flops_per_second(card, 1, "fp32") == pytest.approx(13.4e12 * timing.FP32_EFFICIENCY[1])
-    assert timing._flops_per_second(card, 1, "fp16") == pytest.approx(56.9e12 * timing.COMPUTE_EFFICIENCY[1])
+    assert timing._flops_per_second(card, 1, "fp32") == pytest.approx(
+        13.4e12 * timing.FP32_EFFICIENCY[1]
+    )
+    assert timing._flops_per_second(card, 1, "fp16") == pytest.approx(
+        56.9e12 * timing.COMPUTE_EFFICIENCY[1]
+    )
 
 
 def test_bf16_runs_at_the_fp32_rate_where_the_card_has_no_native_bf16():
-    assert timing._flops_per_second(GPUS["T4"], 0, "bf16") == timing._flops_per_second(GPUS["T4"], 0, "fp32")
+    assert timing._flops_per_second(GPUS["T4"], 0, "bf16") == timing._flops_per_second(
+        GPUS["T4"], 0, "fp32"
+    )
     a100_bf16 = timing._flops_per_second(GPUS["A100"], 0, "bf16")
     assert a100_bf16 == pytest.approx(312e12 * timing.COMPUTE_EFFICIENCY[0])
 
@@ -81,12 +91,16 @@ def _without_optimizer(monkeypatch):
 
 def test_the_optimizer_step_is_counted_and_grows_with_the_number_of_updates(monkeypatch):
     """05's thousands of small RLOO updates: each pays AdamW's pass over GPT-2's fp32 state."""
-    gpt2 = model_spec("gpt2")  # 48 bytes a parameter at 69% of 320 GB/s, 148 tensors, the trainer's step
+    gpt2 = model_spec(
+        "gpt2"
+    )  # 48 bytes a parameter at 69% of 320 GB/s, 148 tensors, the trainer's step
     one_step = timing._optimizer_seconds(GPUS["T4"], 1, 1, gpt2.parameters, 148)
     assert one_step == pytest.approx(gpt2.parameters * 48 / (320e9 * 0.69) + 148 * 10e-6 + 0.02)
     settings = t4("genre_rloo")
     longer = with_overrides(settings, max_steps=2 * settings.max_steps)
-    with_optimizer = [minutes("genre_rloo", s, "T4").parts["training"][1] for s in (settings, longer)]
+    with_optimizer = [
+        minutes("genre_rloo", s, "T4").parts["training"][1] for s in (settings, longer)
+    ]
     _without_optimizer(monkeypatch)
     without = [minutes("genre_rloo", s, "T4").parts["training"][1] for s in (settings, longer)]
     cost = [w - wo for w, wo in zip(with_optimizer, without)]
@@ -132,7 +146,9 @@ def test_gradient_checkpointing_costs_time_and_a_faster_card_saves_it():
     checkpointed = timing._train_seconds(spec, card, 1e6, checkpointing=True)
     assert checkpointed == pytest.approx(plain * 8 / 6)
     settings = with_overrides(t4("sft"), gradient_checkpointing=False)
-    assert minutes("sft", settings, "A100").high_minutes < minutes("sft", settings, "T4").low_minutes
+    assert (
+        minutes("sft", settings, "A100").high_minutes < minutes("sft", settings, "T4").low_minutes
+    )
 
 
 def test_small_batches_cost_at_least_their_kernel_launches():
@@ -142,6 +158,7 @@ def test_small_batches_cost_at_least_their_kernel_launches():
 
 
 # ----- the published anchors -----------------------------------------------------------------------------
+
 
 def test_the_high_end_reproduces_the_published_t4_runs():
     """TRL's QLoRA GRPO notebook (94.5 s a step) is the slower anchor and sets the high end; Unsloth's run
@@ -157,6 +174,7 @@ def test_the_high_end_reproduces_the_published_t4_runs():
 
 # ----- one source for printed times ----------------------------------------------------------------------
 
+
 def test_every_printed_time_comes_from_the_estimate():
     from course_tools.publish import gpu_hours_paragraph, needs_line
     from helpers.overview import course_map
@@ -164,11 +182,15 @@ def test_every_printed_time_comes_from_the_estimate():
     for section in SECTIONS:
         line = needs_line(section)
         for profile in GPU_PROFILES:
-            assert minutes(section, real(profile, section), PROFILE_GPUS[profile]).minutes_text in line
+            assert (
+                minutes(section, real(profile, section), PROFILE_GPUS[profile]).minutes_text in line
+            )
     rows = {row["notebook"][:2]: row["on a T4 (estimated)"] for row in course_map()}
     assert minutes("grpo", t4("grpo"), "T4").minutes_text in rows["04"]
     total = [minutes(s, t4(s), "T4") for s in SECTIONS]
-    hours = timing.hours_range_text(sum(t.low_minutes for t in total), sum(t.high_minutes for t in total))
+    hours = timing.hours_range_text(
+        sum(t.low_minutes for t in total), sum(t.high_minutes for t in total)
+    )
     assert f"{hours} GPU-hours" in gpu_hours_paragraph()
 
 

@@ -42,7 +42,9 @@ def test_builds_are_deterministic(tmp_path):
 
 def test_a_changed_recipe_builds_a_new_model(cache, monkeypatch):
     before = tiny.build("tiny-gpt2")
-    monkeypatch.setitem(tiny.TINY_MODELS, "tiny-gpt2", {**tiny.TINY_MODELS["tiny-gpt2"], "n_layer": 3})
+    monkeypatch.setitem(
+        tiny.TINY_MODELS, "tiny-gpt2", {**tiny.TINY_MODELS["tiny-gpt2"], "n_layer": 3}
+    )
     after = tiny.build("tiny-gpt2")
     assert after != before
     assert AutoModelForCausalLM.from_pretrained(after).config.n_layer == 3
@@ -67,9 +69,14 @@ def test_unknown_tiny_model_lists_the_known_ones():
 def test_causal_models_generate(cache):
     for name in ("tiny-gpt2", "tiny-distilgpt2", "tiny-qwen2-chat"):
         folder = tiny.build(name)
-        tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder)
+        tokenizer, model = (
+            AutoTokenizer.from_pretrained(folder),
+            AutoModelForCausalLM.from_pretrained(folder),
+        )
         inputs = tokenizer("What is 6 times 8?", return_tensors="pt")
-        output = model.generate(**inputs, max_new_tokens=5, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+        output = model.generate(
+            **inputs, max_new_tokens=5, do_sample=False, pad_token_id=tokenizer.eos_token_id
+        )
         assert output.shape[1] == inputs["input_ids"].shape[1] + 5
 
 
@@ -77,9 +84,13 @@ def test_qwen_stand_in_speaks_chatml(cache):
     tokenizer = AutoTokenizer.from_pretrained(tiny.build("tiny-qwen2-chat"))
     text = tokenizer.apply_chat_template(
         [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2 + 2?"}],
-        tokenize=False, add_generation_prompt=True,
+        tokenize=False,
+        add_generation_prompt=True,
     )
-    assert text == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2 + 2?<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        text
+        == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2 + 2?<|im_end|>\n<|im_start|>assistant\n"
+    )
     assert tokenizer.eos_token == "<|im_end|>"
     assert tokenizer.pad_token == "<|endoftext|>"
 
@@ -88,7 +99,9 @@ def test_distilbert_stand_in_loads_as_a_sequence_classifier(cache):
     folder = tiny.build("distilbert-base-uncased")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     classifier = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)
-    logits = classifier(**tokenizer(["a ghost in the dark", "a starship"], return_tensors="pt", padding=True)).logits
+    logits = classifier(
+        **tokenizer(["a ghost in the dark", "a starship"], return_tensors="pt", padding=True)
+    ).logits
     assert logits.shape == (2, 3)
 
 
@@ -112,7 +125,12 @@ def test_stand_ins_keep_the_real_architecture_and_context_length(tmp_path):
     from transformers import AutoConfig
 
     assert AutoConfig.from_pretrained(tiny.build("gpt2", cache_dir=tmp_path)).n_positions == 1024
-    assert AutoConfig.from_pretrained(tiny.build("distilbert-base-uncased", cache_dir=tmp_path)).model_type == "distilbert"
+    assert (
+        AutoConfig.from_pretrained(
+            tiny.build("distilbert-base-uncased", cache_dir=tmp_path)
+        ).model_type
+        == "distilbert"
+    )
     qwen = AutoConfig.from_pretrained(tiny.build("Qwen/Qwen2.5-0.5B-Instruct", cache_dir=tmp_path))
     assert (qwen.model_type, qwen.max_position_embeddings) == ("qwen2", 32768)
 

@@ -8,10 +8,17 @@ from helpers.widgets import Playground
 
 @pytest.fixture(scope="module")
 def playground():
-    problems = [{"question": "Ann has 2 apples and gets 3 more. How many apples?", "answer": "2 + 3 = 5\n#### 5"}]
-    return Playground({"base": build("tiny-gpt2"), "small": build("tiny-distilgpt2")},
-                      scorers={"length": lambda completions, **kwargs: [len(c) for c in completions]},
-                      problems=problems)
+    problems = [
+        {
+            "question": "Ann has 2 apples and gets 3 more. How many apples?",
+            "answer": "2 + 3 = 5\n#### 5",
+        }
+    ]
+    return Playground(
+        {"base": build("tiny-gpt2"), "small": build("tiny-distilgpt2")},
+        scorers={"length": lambda completions, **kwargs: [len(c) for c in completions]},
+        problems=problems,
+    )
 
 
 def test_generate_button_fills_the_table_with_every_checkpoint_scored_and_graded(playground):
@@ -38,7 +45,9 @@ def test_a_missing_checkpoint_says_which_notebook_to_run(tmp_path):
         Playground({"PPO": tmp_path / "nothing"})
 
 
-def test_a_hub_id_loads_from_the_hugging_face_cache_as_a_real_profile_names_it(rehearsal_hf_home, modern_python):
+def test_a_hub_id_loads_from_the_hugging_face_cache_as_a_real_profile_names_it(
+    rehearsal_hf_home, modern_python
+):
     import json
     import os
     import subprocess
@@ -47,11 +56,19 @@ def test_a_hub_id_loads_from_the_hugging_face_cache_as_a_real_profile_names_it(r
 
     from .conftest import REPO
 
-    script = ("import json; from helpers.widgets import Playground; "
-              "rows = Playground({'start': 'gpt2'}).compare('The ship', temperature=0.0, max_new_tokens=4); "
-              "print(json.dumps([row['checkpoint'] for row in rows]))")
-    result = subprocess.run([str(modern_python), "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, **rehearsal.environment(rehearsal_hf_home)})
+    script = (
+        "import json; from helpers.widgets import Playground; "
+        "rows = Playground({'start': 'gpt2'}).compare('The ship', temperature=0.0, max_new_tokens=4); "
+        "print(json.dumps([row['checkpoint'] for row in rows]))"
+    )
+    result = subprocess.run(
+        [str(modern_python), "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **rehearsal.environment(rehearsal_hf_home)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == ["start"]
 
@@ -78,4 +95,7 @@ def test_a_folder_loads_in_the_dtype_asked_for_not_the_dtype_it_was_saved_in(tmp
     AutoModelForCausalLM.from_pretrained(folder).to(torch.bfloat16).save_pretrained(tmp_path)
     AutoTokenizer.from_pretrained(folder).save_pretrained(tmp_path)
     assert Playground({"saved": tmp_path}).models["saved"][0].dtype == torch.float32
-    assert Playground({"saved": tmp_path}, dtype=torch.float16).models["saved"][0].dtype == torch.float16
+    assert (
+        Playground({"saved": tmp_path}, dtype=torch.float16).models["saved"][0].dtype
+        == torch.float16
+    )

@@ -7,14 +7,23 @@
 """
 
 from helpers.memory.estimate import (
-           GB,
-           MemoryEstimate,
-           MemoryInputError,
-           ModelSpec,
-           estimate,
-           model_spec,
+    GB,
+    MemoryEstimate,
+    MemoryInputError,
+    ModelSpec,
+    estimate,
+    model_spec,
 )
 from helpers.memory.measure import PeakMemory, peak_memory_callback, tensor_bytes
 
-__all__ = ["GB", "MemoryEstimate", "MemoryInputError", "ModelSpec", "PeakMemory", "estimate", "model_spec", "peak_memory_callback",
-           "tensor_bytes"]
+__all__ = [
+    "GB",
+    "MemoryEstimate",
+    "MemoryInputError",
+    "ModelSpec",
+    "PeakMemory",
+    "estimate",
+    "model_spec",
+    "peak_memory_callback",
+    "tensor_bytes",
+]

@@ -74,7 +74,9 @@ class ModelSpec:
 
     def lora_parameters(self, rank: int, targets: str = "default") -> int:
         if targets not in self.lora_per_rank:
-            raise MemoryInputError(f"No LoRA layout {targets!r} for {self.name}; known: {sorted(self.lora_per_rank)}.")
+            raise MemoryInputError(
+                f"No LoRA layout {targets!r} for {self.name}; known: {sorted(self.lora_per_rank)}."
+            )
         return rank * self.lora_per_rank[targets]
 
 
@@ -90,7 +92,9 @@ def model_spec(model=None, *, parameters: int | None = None) -> ModelSpec:
     if isinstance(model, ModelSpec):
         return model
     if model is None and parameters is None:
-        raise MemoryInputError("Pass a model (course model id, folder, config) or parameters=<count>.")
+        raise MemoryInputError(
+            "Pass a model (course model id, folder, config) or parameters=<count>."
+        )
     if model is None:
         return _spec_from_count(int(parameters))
     if isinstance(model, (str, Path)):
@@ -109,7 +113,9 @@ def _spec_from_name(name: str) -> ModelSpec:
         return _spec_from_config(AutoConfig.for_model(values.pop("model_type"), **values), name)
     folder = build(name) if name in TINY_MODELS else Path(name)
     if (folder / "config.json").exists():
-        return _spec_from_config(AutoConfig.from_pretrained(folder), name if name in TINY_MODELS else folder.name)
+        return _spec_from_config(
+            AutoConfig.from_pretrained(folder), name if name in TINY_MODELS else folder.name
+        )
     try:
         config = AutoConfig.from_pretrained(name)
     except Exception as error:
@@ -132,8 +138,12 @@ def _spec_from_config(config, name: str) -> ModelSpec:
             model = AutoModel.from_config(config)
         else:
             model = AutoModelForCausalLM.from_config(config)
-    linear = {n: m for n, m in model.named_modules() if isinstance(m, (torch.nn.Linear, Conv1D))
-              and not n.endswith(("lm_head", "score", "classifier"))}
+    linear = {
+        n: m
+        for n, m in model.named_modules()
+        if isinstance(m, (torch.nn.Linear, Conv1D))
+        and not n.endswith(("lm_head", "score", "classifier"))
+    }
     in_out = {n: sum(m.weight.shape) for n, m in linear.items()}
     targets = PEFT_DEFAULT_TARGETS.get(config.model_type, ())
     hidden, heads = config.hidden_size, config.num_attention_heads
@@ -142,12 +152,17 @@ def _spec_from_config(config, name: str) -> ModelSpec:
         parameters=sum(p.numel() for p in model.parameters()),
         linear_parameters=sum(m.weight.numel() for m in linear.values()),
         largest_parameter=max(p.numel() for p in model.parameters()),
-        hidden_size=hidden, num_layers=config.num_hidden_layers, num_heads=heads,
+        hidden_size=hidden,
+        num_layers=config.num_hidden_layers,
+        num_heads=heads,
         kv_size=(getattr(config, "num_key_value_heads", None) or heads) * (hidden // heads),
         vocab_size=config.vocab_size,
-        tied_embeddings=bool(getattr(config, "tie_word_embeddings", False)) and hasattr(model, "lm_head"),
-        lora_per_rank={"all-linear": sum(in_out.values()),
-                       "default": sum(v for n, v in in_out.items() if n.split(".")[-1] in targets)},
+        tied_embeddings=bool(getattr(config, "tie_word_embeddings", False))
+        and hasattr(model, "lm_head"),
+        lora_per_rank={
+            "all-linear": sum(in_out.values()),
+            "default": sum(v for n, v in in_out.items() if n.split(".")[-1] in targets),
+        },
     )
 
 
@@ -162,10 +177,17 @@ def _spec_from_count(parameters: int) -> ModelSpec:
         hidden += 64
     layers = hidden // 64
     return ModelSpec(
-        name=f"{parameters / 1e6:.0f}M-parameter model", parameters=parameters,
-        linear_parameters=max(0, parameters - vocab * hidden), largest_parameter=vocab * hidden,
-        hidden_size=hidden, num_layers=layers, num_heads=hidden // 64, kv_size=hidden, vocab_size=vocab,
-        tied_embeddings=True, lora_per_rank={"all-linear": 16 * hidden * layers, "default": 4 * hidden * layers},
+        name=f"{parameters / 1e6:.0f}M-parameter model",
+        parameters=parameters,
+        linear_parameters=max(0, parameters - vocab * hidden),
+        largest_parameter=vocab * hidden,
+        hidden_size=hidden,
+        num_layers=layers,
+        num_heads=hidden // 64,
+        kv_size=hidden,
+        vocab_size=vocab,
+        tied_embeddings=True,
+        lora_per_rank={"all-linear": 16 * hidden * layers, "default": 4 * hidden * layers},
         rough=True,
     )
 
@@ -187,7 +209,11 @@ class MemoryEstimate:
     @property
     def weights_bytes(self) -> int:
         """The trained and frozen models' weights (parts alive in every phase but the optimizer's)."""
-        return int(sum(v for k, v in self.parts.items() if k in self.persistent and k != "optimizer states"))
+        return int(
+            sum(
+                v for k, v in self.parts.items() if k in self.persistent and k != "optimizer states"
+            )
+        )
 
     @property
     def gb(self) -> float:
@@ -196,11 +222,14 @@ class MemoryEstimate:
     def table(self) -> list[tuple[str, float]]:
         """(part, GB) rows, then the total."""
         return [(name, round(value / GB, 3)) for name, value in self.parts.items() if value] + [
-            ("total", round(self.gb, 3))]
+            ("total", round(self.gb, 3))
+        ]
 
     def __str__(self) -> str:
         rows = "\n".join(f"  {name:<34}{gb:8.3f} GB" for name, gb in self.table())
-        return f"Estimated peak ({self.phase} phase):\n{rows}" + "".join(f"\n  note: {n}" for n in self.notes)
+        return f"Estimated peak ({self.phase} phase):\n{rows}" + "".join(
+            f"\n  note: {n}" for n in self.notes
+        )
 
     def plot(self, ax=None, title: str = ""):
         """One stacked bar: the parts of the peak, left to right; returns the matplotlib axes."""
@@ -215,7 +244,9 @@ class MemoryEstimate:
         ax.set_yticks([])
         ax.set_xlabel("GB")
         ax.set_title(title or f"Estimated peak: {self.gb:.2f} GB ({self.phase})")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize="small", frameon=False)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize="small", frameon=False
+        )
         return ax
 
 
@@ -226,20 +257,44 @@ def _positive(**values) -> None:
 
 
 def _whole_at_least_one(name: str, value) -> int:
-    whole = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
+    whole = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+    )
     if not whole or value < 1:
         raise MemoryInputError(
-            f"{name} must be a whole number of at least 1 (1: no accumulation), not {value!r}.")
+            f"{name} must be a whole number of at least 1 (1: no accumulation), not {value!r}."
+        )
     return int(value)
 
 
-def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = None, parameters: int | None = None,
-             precision: str = "fp32", device: str = "cuda", weights: str = "fp32", lora_rank: int | None = None,
-             lora_targets: str = "default", optimizer: str = "adamw_fused", gradient_checkpointing: bool = False,
-             attention_dropout: bool = False, prompt_len: int = 0, completion_len: int = 0,
-             generation_batch: int | None = None, reference: str | None = None, value_head: bool | None = None,
-             frozen_models: tuple = (), frozen_weights: str = "fp32", logits: str = "full",
-             gradient_accumulation_steps: int = 1, reference_weights: str | None = None) -> MemoryEstimate:
+def estimate(
+    kind: str,
+    model=None,
+    *,
+    batch_size: int,
+    seq_len: int | None = None,
+    parameters: int | None = None,
+    precision: str = "fp32",
+    device: str = "cuda",
+    weights: str = "fp32",
+    lora_rank: int | None = None,
+    lora_targets: str = "default",
+    optimizer: str = "adamw_fused",
+    gradient_checkpointing: bool = False,
+    attention_dropout: bool = False,
+    prompt_len: int = 0,
+    completion_len: int = 0,
+    generation_batch: int | None = None,
+    reference: str | None = None,
+    value_head: bool | None = None,
+    frozen_models: tuple = (),
+    frozen_weights: str = "fp32",
+    logits: str = "full",
+    gradient_accumulation_steps: int = 1,
+    reference_weights: str | None = None,
+) -> MemoryEstimate:
     """The peak memory of one training step of ``kind`` ("sft", "ppo", "grpo"), as a breakdown.
 
     - ``batch_size``: sequences per forward/backward pass (PPO: the mini-batch; GRPO: completions
@@ -267,29 +322,46 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
     if kind not in KINDS:
         raise MemoryInputError(f"kind must be one of {KINDS}, not {kind!r}.")
     seq_len = seq_len or (prompt_len + completion_len)
-    _positive(batch_size=batch_size, seq_len=seq_len, lora_rank=lora_rank, generation_batch=generation_batch)
+    _positive(
+        batch_size=batch_size,
+        seq_len=seq_len,
+        lora_rank=lora_rank,
+        generation_batch=generation_batch,
+    )
     accumulation = _whole_at_least_one("gradient_accumulation_steps", gradient_accumulation_steps)
     if kind != "sft":
         _positive(completion_len=completion_len)
-    for name, value, allowed in (("precision", precision, ACTIVATION_BYTES_PER_HIDDEN), ("weights", weights, WEIGHT_BYTES),
-                                 ("frozen_weights", frozen_weights, WEIGHT_BYTES), ("optimizer", optimizer, OPTIMIZER_BYTES)):
+    for name, value, allowed in (
+        ("precision", precision, ACTIVATION_BYTES_PER_HIDDEN),
+        ("weights", weights, WEIGHT_BYTES),
+        ("frozen_weights", frozen_weights, WEIGHT_BYTES),
+        ("optimizer", optimizer, OPTIMIZER_BYTES),
+    ):
         if value not in allowed:
             raise MemoryInputError(f"{name} must be one of {sorted(allowed)}, not {value!r}.")
     if logits not in ("full", "chunked", "none"):
         raise MemoryInputError(f"logits must be 'full', 'chunked' or 'none', not {logits!r}.")
     if weights != "fp32" and not lora_rank:
-        raise MemoryInputError(f"weights={weights!r} cannot be trained directly: pass lora_rank (e.g. 16) as well.")
+        raise MemoryInputError(
+            f"weights={weights!r} cannot be trained directly: pass lora_rank (e.g. 16) as well."
+        )
     spec = model_spec(model, parameters=parameters)
     value_head = kind == "ppo" if value_head is None else value_head
     h, layers, vocab = spec.hidden_size, spec.num_layers, spec.vocab_size
     mixed = precision != "fp32" and device == "cuda"
     act_bytes = ACTIVATION_BYTES_PER_HIDDEN[precision if mixed else "fp32"]
-    notes = [f"{spec.name}: {spec.parameters / 1e6:.1f} M parameters" + (" (shape guessed from the count)" if spec.rough else "")]
+    notes = [
+        f"{spec.name}: {spec.parameters / 1e6:.1f} M parameters"
+        + (" (shape guessed from the count)" if spec.rough else "")
+    ]
 
     # Always alive: the trained model, frozen models, optimizer states.
     trainable = spec.lora_parameters(lora_rank, lora_targets) if lora_rank else spec.parameters
     trainable += (h + 1) if value_head else 0
-    parts = {"policy weights" if kind != "sft" else "model weights": _weight_bytes(spec, weights) + (h + 1) * 4 * value_head}
+    parts = {
+        "policy weights" if kind != "sft" else "model weights": _weight_bytes(spec, weights)
+        + (h + 1) * 4 * value_head
+    }
     if lora_rank:
         parts["LoRA adapters"] = trainable * 4
     if reference == "copy":
@@ -299,12 +371,16 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
         frozen_spec = model_spec(frozen)
         name = f"frozen: {label or frozen_spec.name}"
         copies = sum(1 for part in parts if part == name or part.startswith(f"{name} #"))
-        parts[name if not copies else f"{name} #{copies + 1}"] = _weight_bytes(frozen_spec, frozen_weights)
+        parts[name if not copies else f"{name} #{copies + 1}"] = _weight_bytes(
+            frozen_spec, frozen_weights
+        )
     parts["optimizer states"] = trainable * OPTIMIZER_BYTES[optimizer]
 
     # Phase 1, backward: activations, logits and the logits' gradient.
     tokens = batch_size * seq_len
-    logit_tokens = batch_size * (completion_len if kind == "grpo" else seq_len)  # GRPO keeps completion logits only
+    logit_tokens = batch_size * (
+        completion_len if kind == "grpo" else seq_len
+    )  # GRPO keeps completion logits only
     logit_copies = {"sft": 3, "ppo": 5, "grpo": 3}[kind]  # saved + being differentiated (measured)
     if gradient_checkpointing:  # each layer's input only, plus one layer recomputed at a time
         activations = tokens * h * (layers * (2 if mixed else 4) + act_bytes)
@@ -313,29 +389,48 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
         activations = tokens * h * layers * act_bytes
         attention_layers = layers
     if attention_dropout and device == "cpu":
-        activations += ATTENTION_SCORE_BYTES * spec.num_heads * batch_size * seq_len**2 * attention_layers
+        activations += (
+            ATTENTION_SCORE_BYTES * spec.num_heads * batch_size * seq_len**2 * attention_layers
+        )
     if logits == "none":  # a score head: one number per sequence
         backward = {"activations": activations}
-    elif logits == "chunked":  # tiles of logits and their temporaries, the hidden states' and LM head's gradients
-        scored = logit_tokens if device == "cuda" else tokens  # a GPU scores only the labelled positions
+    elif (
+        logits == "chunked"
+    ):  # tiles of logits and their temporaries, the hidden states' and LM head's gradients
+        scored = (
+            logit_tokens if device == "cuda" else tokens
+        )  # a GPU scores only the labelled positions
         head_gradient = vocab * h * 4 if not lora_rank else 0
         # one buffer is always CHUNK_WORDS wide; the temporaries are as wide as the vocabulary's tiles
         width = CHUNK_WORDS + (CHUNK_TILES[device] - 1) * min(vocab, CHUNK_WORDS)
         logit_bytes = min(scored, CHUNK_TOKENS) * width * 4 + scored * h * 4 + head_gradient
         backward = {"activations": activations, "logits (chunked tiles)": logit_bytes}
     else:
-        backward = {"activations": activations, "logits (fp32)": logit_copies * logit_tokens * vocab * 4}
+        backward = {
+            "activations": activations,
+            "logits (fp32)": logit_copies * logit_tokens * vocab * 4,
+        }
     if mixed and not lora_rank:
         backward["16-bit weight copies"] = 2 * spec.parameters
-    if accumulation > 1:  # the earlier micro-batches' gradients, summed into .grad, wait for the update
+    if (
+        accumulation > 1
+    ):  # the earlier micro-batches' gradients, summed into .grad, wait for the update
         backward["accumulated gradients"] = trainable * 4
 
     # Phase 2, update: all gradients, plus the optimizer's temporaries and tied-embedding sums.
     update = {"gradients": trainable * 4}
     temporaries = 0
-    if optimizer == "adamw":  # unfused: CUDA's foreach keeps one copy of everything, a CPU two of the largest
-        temporaries = trainable * 4 if device == "cuda" else 2 * 4 * (spec.largest_parameter if not lora_rank else 0)
-    if spec.tied_embeddings and not lora_rank:  # measured: 2 embedding-sized buffers; 3 once .grad exists
+    if (
+        optimizer == "adamw"
+    ):  # unfused: CUDA's foreach keeps one copy of everything, a CPU two of the largest
+        temporaries = (
+            trainable * 4
+            if device == "cuda"
+            else 2 * 4 * (spec.largest_parameter if not lora_rank else 0)
+        )
+    if (
+        spec.tied_embeddings and not lora_rank
+    ):  # measured: 2 embedding-sized buffers; 3 once .grad exists
         temporaries = max(temporaries, (3 if accumulation > 1 else 2) * vocab * h * 4)
     update["optimizer/grad temporaries"] = temporaries
 
@@ -344,8 +439,12 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
     if kind != "sft":
         generated = generation_batch or batch_size
         cache_bytes = 2 if mixed or weights != "fp32" else 4
-        generation["generation KV cache"] = 2 * layers * spec.kv_size * generated * seq_len * cache_bytes
-        prefill = prompt_len if kind == "ppo" else 1  # the legacy stack computes logits for every prompt token
+        generation["generation KV cache"] = (
+            2 * layers * spec.kv_size * generated * seq_len * cache_bytes
+        )
+        prefill = (
+            prompt_len if kind == "ppo" else 1
+        )  # the legacy stack computes logits for every prompt token
         generation["generation logits"] = 2 * generated * prefill * vocab * 4
 
     phases = {"backward": backward, "update": update, "generation": generation}
@@ -353,17 +452,31 @@ def estimate(kind: str, model=None, *, batch_size: int, seq_len: int | None = No
     persistent = tuple(parts)
     parts.update(phases[phase])
     if lora_rank:
-        notes.append(f"LoRA rank {lora_rank} on {lora_targets}: {trainable / 1e6:.2f} M trainable parameters")
+        notes.append(
+            f"LoRA rank {lora_rank} on {lora_targets}: {trainable / 1e6:.2f} M trainable parameters"
+        )
     if accumulation > 1:
-        notes.append(f"{accumulation} micro-batches per optimizer step: from the second on, the backward "
-                     f"holds every fp32 gradient ({trainable * 4 / GB:.2f} GB)")
+        notes.append(
+            f"{accumulation} micro-batches per optimizer step: from the second on, the backward "
+            f"holds every fp32 gradient ({trainable * 4 / GB:.2f} GB)"
+        )
     if attention_dropout and device == "cpu":
-        notes.append("CPU attention with dropout keeps the seq x seq scores (GPUs' fused attention does not)")
-    return MemoryEstimate(parts=parts, phase=phase, phases={p: int(sum(v.values())) for p, v in phases.items()},
-                          persistent=persistent, notes=notes)
+        notes.append(
+            "CPU attention with dropout keeps the seq x seq scores (GPUs' fused attention does not)"
+        )
+    return MemoryEstimate(
+        parts=parts,
+        phase=phase,
+        phases={p: int(sum(v.values())) for p, v in phases.items()},
+        persistent=persistent,
+        notes=notes,
+    )
 
 
 def _weight_bytes(spec: ModelSpec, weights: str) -> float:
     if weights in ("8-bit", "4-bit"):  # linear weights quantised; embeddings and norms stay 16-bit
-        return spec.linear_parameters * WEIGHT_BYTES[weights] + (spec.parameters - spec.linear_parameters) * 2
+        return (
+            spec.linear_parameters * WEIGHT_BYTES[weights]
+            + (spec.parameters - spec.linear_parameters) * 2
+        )
     return spec.parameters * WEIGHT_BYTES[weights]

@@ -1,8 +1,8 @@
 """Will a notebook fit this GPU, and if not, what to change: cheapest in quality first.
 
-    recommend(11, "grpo")             # the steps that make notebook 04 fit an 11 GB card
-    notebook_estimate("sft", get_profile("t4-16gb").notebook("sft"))
-    will_it_fit()                     # notebooks x GPU classes, for notebook 00
+recommend(11, "grpo")             # the steps that make notebook 04 fit an 11 GB card
+notebook_estimate("sft", get_profile("t4-16gb").notebook("sft"))
+will_it_fit()                     # notebooks x GPU classes, for notebook 00
 """
 
 from __future__ import annotations
@@ -20,9 +20,16 @@ GPU_CLASSES = {"RTX 2080 Ti 11 GB": 11, "T4 16 GB": 16, "A100 40 GB": 40, "A100 
 # A card never gives all its memory to tensors: the CUDA context (~0.5 GB) and the caching
 # allocator's fragmentation (~10%) come first.
 CUDA_CONTEXT_GB, ALLOCATOR_SLACK = 0.5, 0.10
-SECTIONS = {"genre_ppo": "01 genre PPO", "sft": "02 SFT", "ppo_sft": "03 PPO on SFT", "grpo": "04 GRPO",
-            "genre_rloo": "05 genre RLOO", "reward_model": "06 reward model", "dpo": "06 DPO",
-            "pref_rloo": "06 RLOO on the reward model"}
+SECTIONS = {
+    "genre_ppo": "01 genre PPO",
+    "sft": "02 SFT",
+    "ppo_sft": "03 PPO on SFT",
+    "grpo": "04 GRPO",
+    "genre_rloo": "05 genre RLOO",
+    "reward_model": "06 reward model",
+    "dpo": "06 DPO",
+    "pref_rloo": "06 RLOO on the reward model",
+}
 # Memory sections whose settings live in another profile section (notebook 06 trains three ways).
 PROFILE_SECTION = {"reward_model": "preferences", "dpo": "preferences", "pref_rloo": "preferences"}
 
@@ -30,12 +37,19 @@ PROFILE_SECTION = {"reward_model": "preferences", "dpo": "preferences", "pref_rl
 def usable_gb(gpu_memory_gb: float) -> float:
     """What tensors can have of a card of this size."""
     if not isinstance(gpu_memory_gb, (int, float)) or gpu_memory_gb <= 0:
-        raise MemoryInputError(f"gpu_memory_gb must be a positive number of GB, not {gpu_memory_gb!r}.")
+        raise MemoryInputError(
+            f"gpu_memory_gb must be a positive number of GB, not {gpu_memory_gb!r}."
+        )
     return gpu_memory_gb * (1 - ALLOCATOR_SLACK) - CUDA_CONTEXT_GB
 
 
-def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cuda", prompt_len: int | None = None,
-                      model=None) -> MemoryEstimate:
+def notebook_estimate(
+    section: str,
+    settings: SimpleNamespace,
+    device: str = "cuda",
+    prompt_len: int | None = None,
+    model=None,
+) -> MemoryEstimate:
     """The estimate for one notebook's settings (a profile section, as the notebook uses it).
 
     ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint). A section's
@@ -47,63 +61,155 @@ def notebook_estimate(section: str, settings: SimpleNamespace, device: str = "cu
     prompt = prompt_len or PROMPT_TOKENS.get(section, 0)
     optimizer = getattr(s, "optimizer", None)
     if section == "sft":
-        return estimate("sft", model or s.model_id, batch_size=s.batch_size, seq_len=s.max_length,
-                        precision=s.precision, device=device, gradient_checkpointing=s.gradient_checkpointing,
-                        attention_dropout=True, optimizer=optimizer or "adamw_fused", logits="chunked",
-                        gradient_accumulation_steps=accumulation)
-    if section == "genre_ppo":  # notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time
-        return estimate("ppo", model or s.policy_model, batch_size=s.mini_batch_size, generation_batch=4,
-                        prompt_len=prompt, completion_len=s.max_new_tokens, reference="copy",
-                        frozen_models=(s.classifier_model,), device=device, optimizer="adamw", attention_dropout=True)
-    if section == "ppo_sft":  # notebook 03: the encoder in 16 bits on a GPU (and a CPU with bf16 instructions,
+        return estimate(
+            "sft",
+            model or s.model_id,
+            batch_size=s.batch_size,
+            seq_len=s.max_length,
+            precision=s.precision,
+            device=device,
+            gradient_checkpointing=s.gradient_checkpointing,
+            attention_dropout=True,
+            optimizer=optimizer or "adamw_fused",
+            logits="chunked",
+            gradient_accumulation_steps=accumulation,
+        )
+    if (
+        section == "genre_ppo"
+    ):  # notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time
+        return estimate(
+            "ppo",
+            model or s.policy_model,
+            batch_size=s.mini_batch_size,
+            generation_batch=4,
+            prompt_len=prompt,
+            completion_len=s.max_new_tokens,
+            reference="copy",
+            frozen_models=(s.classifier_model,),
+            device=device,
+            optimizer="adamw",
+            attention_dropout=True,
+        )
+    if (
+        section == "ppo_sft"
+    ):  # notebook 03: the encoder in 16 bits on a GPU (and a CPU with bf16 instructions,
         # PrecisionPlan.scorer), the reference fp32; LoRA's: its base
         scorer = "16-bit" if gpu or cpu_native_bf16() else "fp32"
         policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
-        return estimate("ppo", policy, batch_size=s.mini_batch_size, generation_batch=s.mini_batch_size,
-                        prompt_len=prompt, completion_len=s.max_new_tokens, device=device, optimizer="adamw",
-                        reference="adapters-off" if s.lora else "copy", lora_rank=16 if s.lora else None,
-                        weights=frozen if s.lora else "fp32", frozen_models=(s.reward_model,), frozen_weights=scorer,
-                        reference_weights="fp32")
+        return estimate(
+            "ppo",
+            policy,
+            batch_size=s.mini_batch_size,
+            generation_batch=s.mini_batch_size,
+            prompt_len=prompt,
+            completion_len=s.max_new_tokens,
+            device=device,
+            optimizer="adamw",
+            reference="adapters-off" if s.lora else "copy",
+            lora_rank=16 if s.lora else None,
+            weights=frozen if s.lora else "fp32",
+            frozen_models=(s.reward_model,),
+            frozen_weights=scorer,
+            reference_weights="fp32",
+        )
     if section == "grpo":  # notebook 04: one generation batch = batch x accumulation completions
         lora = s.lora or s.load_in_4bit
         weights = ("4-bit" if s.load_in_4bit else "16-bit") if lora and gpu else "fp32"
-        return estimate("grpo", model or s.model_id, batch_size=s.per_device_train_batch_size,
-                        generation_batch=s.per_device_train_batch_size * s.gradient_accumulation_steps,
-                        prompt_len=prompt, completion_len=s.max_completion_length, precision=s.precision,
-                        device=device, weights=weights, lora_rank=16 if lora else None, lora_targets="all-linear",
-                        gradient_checkpointing=s.gradient_checkpointing, optimizer=optimizer or "adamw_fused",
-                        reference=None if not s.beta else ("adapters-off" if lora else "copy"),
-                        logits="chunked", gradient_accumulation_steps=accumulation)
+        return estimate(
+            "grpo",
+            model or s.model_id,
+            batch_size=s.per_device_train_batch_size,
+            generation_batch=s.per_device_train_batch_size * s.gradient_accumulation_steps,
+            prompt_len=prompt,
+            completion_len=s.max_completion_length,
+            precision=s.precision,
+            device=device,
+            weights=weights,
+            lora_rank=16 if lora else None,
+            lora_targets="all-linear",
+            gradient_checkpointing=s.gradient_checkpointing,
+            optimizer=optimizer or "adamw_fused",
+            reference=None if not s.beta else ("adapters-off" if lora else "copy"),
+            logits="chunked",
+            gradient_accumulation_steps=accumulation,
+        )
     if section == "genre_rloo":  # notebook 05: GRPO's memory pattern, plus notebook 01's classifier
-        return estimate("grpo", model or s.policy_model, batch_size=s.per_device_train_batch_size,
-                        generation_batch=s.generation_batch_size, prompt_len=prompt,
-                        completion_len=s.max_completion_length, precision=s.precision, device=device,
-                        reference="copy" if s.beta else None, frozen_models=(s.classifier_model,),
-                        optimizer=optimizer or "adamw_fused", logits="chunked")
+        return estimate(
+            "grpo",
+            model or s.policy_model,
+            batch_size=s.per_device_train_batch_size,
+            generation_batch=s.generation_batch_size,
+            prompt_len=prompt,
+            completion_len=s.max_completion_length,
+            precision=s.precision,
+            device=device,
+            reference="copy" if s.beta else None,
+            frozen_models=(s.classifier_model,),
+            optimizer=optimizer or "adamw_fused",
+            logits="chunked",
+        )
     if section == "preferences":  # notebook 06 frees each phase before the next: its largest phase
-        return max((notebook_estimate(part, settings, device, prompt_len, model) for part in PROFILE_SECTION),
-                   key=lambda part_estimate: part_estimate.bytes)
+        return max(
+            (
+                notebook_estimate(part, settings, device, prompt_len, model)
+                for part in PROFILE_SECTION
+            ),
+            key=lambda part_estimate: part_estimate.bytes,
+        )
     if section in ("reward_model", "dpo", "pref_rloo"):
         # Notebook 06: on the device throughout, the gold classifier and `reference` (the starting policy, for
         # sampling and KL); the reward model from its training on; finished policies move to the CPU.
-        policy, length = model or s.policy_model, prompt + s.max_new_tokens + 1  # + the end-of-text TRL appends
+        policy, length = (
+            model or s.policy_model,
+            prompt + s.max_new_tokens + 1,
+        )  # + the end-of-text TRL appends
         classifier, reward_model = s.classifier_model, ("reward model", policy)
         ours = ("notebook's reference", policy)
         if section == "reward_model":  # chosen and rejected in one batch, a one-number head
-            return estimate("sft", policy, batch_size=2 * s.reward_batch_size, seq_len=length, precision=s.precision,
-                            device=device, frozen_models=(classifier, ours), logits="none",
-                            optimizer=optimizer or "adamw_fused")
-        if section == "dpo":  # chosen and rejected in one batch; `reference`, lent as ref_model, scores them
-            return estimate("sft", policy, batch_size=2 * s.dpo_batch_size, seq_len=length, precision=s.precision,
-                            device=device, reference="copy", frozen_models=(classifier, reward_model),
-                            logits="chunked", optimizer=optimizer or "adamw_fused")
+            return estimate(
+                "sft",
+                policy,
+                batch_size=2 * s.reward_batch_size,
+                seq_len=length,
+                precision=s.precision,
+                device=device,
+                frozen_models=(classifier, ours),
+                logits="none",
+                optimizer=optimizer or "adamw_fused",
+            )
+        if (
+            section == "dpo"
+        ):  # chosen and rejected in one batch; `reference`, lent as ref_model, scores them
+            return estimate(
+                "sft",
+                policy,
+                batch_size=2 * s.dpo_batch_size,
+                seq_len=length,
+                precision=s.precision,
+                device=device,
+                reference="copy",
+                frozen_models=(classifier, reward_model),
+                logits="chunked",
+                optimizer=optimizer or "adamw_fused",
+            )
         # RLOOTrainer takes no ref_model: with beta > 0 it loads a copy of its own, next to `reference`
-        return estimate("grpo", policy, batch_size=s.per_device_train_batch_size,
-                        generation_batch=s.generation_batch_size, prompt_len=prompt,
-                        completion_len=s.max_new_tokens, precision=s.precision, device=device,
-                        reference="copy" if s.rl_beta else None, optimizer=optimizer or "adamw_fused",
-                        frozen_models=(classifier, reward_model, ours), logits="chunked")
-    raise MemoryInputError(f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}.")
+        return estimate(
+            "grpo",
+            policy,
+            batch_size=s.per_device_train_batch_size,
+            generation_batch=s.generation_batch_size,
+            prompt_len=prompt,
+            completion_len=s.max_new_tokens,
+            precision=s.precision,
+            device=device,
+            reference="copy" if s.rl_beta else None,
+            optimizer=optimizer or "adamw_fused",
+            frozen_models=(classifier, reward_model, ours),
+            logits="chunked",
+        )
+    raise MemoryInputError(
+        f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}."
+    )
 
 
 def _halve(key: str, keep_product_with: str | None = None):
@@ -112,6 +218,7 @@ def _halve(key: str, keep_product_with: str | None = None):
             return None
         extra = {keep_product_with: getattr(s, keep_product_with) * 2} if keep_product_with else {}
         return {key: getattr(s, key) // 2, **extra}
+
     return change
 
 
@@ -123,35 +230,71 @@ def _set(**values):
 OPTIONS = {
     "sft": [
         ("gradient checkpointing", "same result, ~30% slower", _set(gradient_checkpointing=True)),
-        ("halve batch_size, double gradient_accumulation_steps", "same effective batch, slower",
-         _halve("batch_size", "gradient_accumulation_steps")),
-        ("8-bit AdamW (add optim=\"adamw_bnb_8bit\" to the config; needs bitsandbytes)", "tiny quality cost",
-         _set(optimizer="adamw_8bit")),
+        (
+            "halve batch_size, double gradient_accumulation_steps",
+            "same effective batch, slower",
+            _halve("batch_size", "gradient_accumulation_steps"),
+        ),
+        (
+            '8-bit AdamW (add optim="adamw_bnb_8bit" to the config; needs bitsandbytes)',
+            "tiny quality cost",
+            _set(optimizer="adamw_8bit"),
+        ),
         ("max_length 384", "truncates the few longest solutions", _set(max_length=384)),
-        ("distilgpt2 instead of GPT-2", "a smaller model: lower accuracy", _set(model_id="distilgpt2")),
+        (
+            "distilgpt2 instead of GPT-2",
+            "a smaller model: lower accuracy",
+            _set(model_id="distilgpt2"),
+        ),
     ],
     "genre_ppo": [
-        ("halve mini_batch_size", "same data per PPO step, more and smaller updates", _halve("mini_batch_size")),
+        (
+            "halve mini_batch_size",
+            "same data per PPO step, more and smaller updates",
+            _halve("mini_batch_size"),
+        ),
         ("max_new_tokens 24", "shorter texts to judge", _set(max_new_tokens=24)),
         ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
     ],
     "ppo_sft": [
-        ("halve mini_batch_size", "same data per PPO step, more and smaller updates", _halve("mini_batch_size")),
-        ("lora = True", "adapters learn a little less; the reference is the base with adapters off", _set(lora=True)),
+        (
+            "halve mini_batch_size",
+            "same data per PPO step, more and smaller updates",
+            _halve("mini_batch_size"),
+        ),
+        (
+            "lora = True",
+            "adapters learn a little less; the reference is the base with adapters off",
+            _set(lora=True),
+        ),
         ("max_new_tokens 96", "cuts the longest solutions", _set(max_new_tokens=96)),
-        ("distilgpt2 policy (run 02 with model_id='distilgpt2')", "a smaller model: lower accuracy",
-         _set(policy_model="distilgpt2")),
+        (
+            "distilgpt2 policy (run 02 with model_id='distilgpt2')",
+            "a smaller model: lower accuracy",
+            _set(policy_model="distilgpt2"),
+        ),
     ],
     "genre_rloo": [
-        ("halve per_device_train_batch_size", "fewer prompts per step (keep a multiple of num_generations)",
-         _halve("per_device_train_batch_size")),
+        (
+            "halve per_device_train_batch_size",
+            "fewer prompts per step (keep a multiple of num_generations)",
+            _halve("per_device_train_batch_size"),
+        ),
         ("max_completion_length 24", "shorter texts to judge", _set(max_completion_length=24)),
         ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
     ],
     "reward_model": [
-        ("halve reward_batch_size", "fewer pairs per step: noisier steps", _halve("reward_batch_size")),
+        (
+            "halve reward_batch_size",
+            "fewer pairs per step: noisier steps",
+            _halve("reward_batch_size"),
+        ),
         ("max_new_tokens 24", "shorter texts to compare", _set(max_new_tokens=24)),
-        ("distilgpt2 policy and reward model", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
+        (
+            "distilgpt2 policy and reward model",
+            "a smaller model: plainer text",
+            _set(policy_model="distilgpt2"),
+        ),
     ],
     "dpo": [
         ("halve dpo_batch_size", "fewer pairs per step: noisier steps", _halve("dpo_batch_size")),
@@ -159,19 +302,32 @@ OPTIONS = {
         ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
     ],
     "pref_rloo": [
-        ("halve per_device_train_batch_size", "fewer texts per update (keep a multiple of num_generations)",
-         _halve("per_device_train_batch_size")),
+        (
+            "halve per_device_train_batch_size",
+            "fewer texts per update (keep a multiple of num_generations)",
+            _halve("per_device_train_batch_size"),
+        ),
         ("max_new_tokens 24", "shorter texts to judge", _set(max_new_tokens=24)),
         ("distilgpt2 policy", "a smaller model: plainer text", _set(policy_model="distilgpt2")),
     ],
     "grpo": [
         ("gradient checkpointing", "same result, ~30% slower", _set(gradient_checkpointing=True)),
-        ("halve per_device_train_batch_size, double gradient_accumulation_steps", "same effective batch, slower",
-         _halve("per_device_train_batch_size", "gradient_accumulation_steps")),
+        (
+            "halve per_device_train_batch_size, double gradient_accumulation_steps",
+            "same effective batch, slower",
+            _halve("per_device_train_batch_size", "gradient_accumulation_steps"),
+        ),
         ("lora = True", "adapters learn a little less", _set(lora=True)),
-        ("load_in_4bit = True (QLoRA)", "small quality cost; needs bitsandbytes", _set(load_in_4bit=True)),
-        ("8-bit AdamW (add optim=\"adamw_bnb_8bit\" to the config; needs bitsandbytes)", "tiny quality cost",
-         _set(optimizer="adamw_8bit")),
+        (
+            "load_in_4bit = True (QLoRA)",
+            "small quality cost; needs bitsandbytes",
+            _set(load_in_4bit=True),
+        ),
+        (
+            '8-bit AdamW (add optim="adamw_bnb_8bit" to the config; needs bitsandbytes)',
+            "tiny quality cost",
+            _set(optimizer="adamw_8bit"),
+        ),
         ("max_completion_length 128", "long reasoning gets cut", _set(max_completion_length=128)),
     ],
 }
@@ -192,7 +348,9 @@ class Recommendation:
         return self.message
 
 
-def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | None = None) -> Recommendation:
+def recommend(
+    gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | None = None
+) -> Recommendation:
     """Settings of ``notebook`` (a section: "sft", "genre_ppo", "ppo_sft", "grpo") that fit the GPU.
 
     Starts from ``settings`` (default: the 40-80 GB profile, the best quality) and applies the
@@ -202,7 +360,9 @@ def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | N
     budget = usable_gb(gpu_memory_gb)
     if notebook not in OPTIONS:
         raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
-    current = settings or PROFILES["a100-40gb"].notebook(PROFILE_SECTION.get(notebook, notebook), rehearsal=False)
+    current = settings or PROFILES["a100-40gb"].notebook(
+        PROFILE_SECTION.get(notebook, notebook), rehearsal=False
+    )
     current = SimpleNamespace(**{"optimizer": None, **vars(current)})
     est = notebook_estimate(notebook, current)
     start, steps = vars(current), []
@@ -222,19 +382,29 @@ def recommend(gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | N
     if fits and not steps:
         message = f"{name} fits a {gpu_memory_gb:g} GB GPU as it is: ~{est.gb:.1f} GB of {budget:.1f} GB usable."
     elif fits:
-        listed = "\n".join(f"  {i}. {change} ({cost}) -> ~{gb} GB" for i, (change, cost, gb) in enumerate(steps, 1))
-        message = (f"{name} fits a {gpu_memory_gb:g} GB GPU ({budget:.1f} GB usable) with, in this order:\n{listed}\n"
-                   f"Settings: {_settings_text(changed)}")
+        listed = "\n".join(
+            f"  {i}. {change} ({cost}) -> ~{gb} GB" for i, (change, cost, gb) in enumerate(steps, 1)
+        )
+        message = (
+            f"{name} fits a {gpu_memory_gb:g} GB GPU ({budget:.1f} GB usable) with, in this order:\n{listed}\n"
+            f"Settings: {_settings_text(changed)}"
+        )
     else:
-        message = (f"{name} does not fit a {gpu_memory_gb:g} GB GPU: even with every memory option it needs "
-                   f"~{est.gb:.1f} GB and only {budget:.1f} GB is usable. Use profile='tiny' to learn the "
-                   f"method on a CPU, or a bigger GPU (a free Colab T4 has 16 GB).")
-    return Recommendation(gpu_memory_gb, notebook, fits, steps, changed, current if fits else None, est, message)
+        message = (
+            f"{name} does not fit a {gpu_memory_gb:g} GB GPU: even with every memory option it needs "
+            f"~{est.gb:.1f} GB and only {budget:.1f} GB is usable. Use profile='tiny' to learn the "
+            f"method on a CPU, or a bigger GPU (a free Colab T4 has 16 GB)."
+        )
+    return Recommendation(
+        gpu_memory_gb, notebook, fits, steps, changed, current if fits else None, est, message
+    )
 
 
 def _settings_text(changed: dict) -> str:
     """The changed settings as a student writes them (the 8-bit optimizer under Trainer's name)."""
-    return ", ".join("optim='adamw_bnb_8bit'" if k == "optimizer" else f"{k}={v!r}" for k, v in changed.items())
+    return ", ".join(
+        "optim='adamw_bnb_8bit'" if k == "optimizer" else f"{k}={v!r}" for k, v in changed.items()
+    )
 
 
 def will_it_fit(gpus: dict | None = None) -> list[dict]:
@@ -263,14 +433,20 @@ def picker():
 
     from helpers.env import headless
 
-    notebook = widgets.Dropdown(options=[(name, s) for s, name in SECTIONS.items()], description="notebook")
+    notebook = widgets.Dropdown(
+        options=[(name, s) for s, name in SECTIONS.items()], description="notebook"
+    )
     gpu = widgets.Dropdown(options=list(GPU_CLASSES.items()), value=16, description="GPU")
 
     def show(notebook: str, gpu_memory_gb: float):
         advice = recommend(gpu_memory_gb, notebook)
         print(advice.message)
-        ax = advice.estimate.plot(title=f"{SECTIONS[notebook]} on {gpu_memory_gb:g} GB: ~{advice.estimate.gb:.1f} GB")
-        ax.axvline(usable_gb(gpu_memory_gb), color="tab:red", linestyle="--", label="usable GPU memory")
+        ax = advice.estimate.plot(
+            title=f"{SECTIONS[notebook]} on {gpu_memory_gb:g} GB: ~{advice.estimate.gb:.1f} GB"
+        )
+        ax.axvline(
+            usable_gb(gpu_memory_gb), color="tab:red", linestyle="--", label="usable GPU memory"
+        )
         ax.legend(loc="lower right")
         plt.show()
         return advice
@@ -284,13 +460,21 @@ def picker():
 
 def report_memory(est: MemoryEstimate, peak=None) -> dict:
     """Print the estimate next to the measured peak (a PeakMemory, or None); return both for metrics.json."""
-    block = {"estimate_gb": round(est.gb, 4), "estimate_phase": est.phase,
-             "estimate_parts_gb": {name: round(value / GB, 4) for name, value in est.parts.items()}}
+    block = {
+        "estimate_gb": round(est.gb, 4),
+        "estimate_phase": est.phase,
+        "estimate_parts_gb": {name: round(value / GB, 4) for name, value in est.parts.items()},
+    }
     if peak is None or not peak.bytes:
         print(f"Estimated peak: {est.gb:.3f} GB ({est.phase}); not measured in this run.")
         return block
-    block.update(measured_gb=round(peak.gb, 4), measured_as=peak.how,
-                 estimate_over_measured=round(est.bytes / peak.bytes, 3))
-    print(f"Estimated peak: {est.gb:.3f} GB ({est.phase})   measured: {peak.gb:.3f} GB ({peak.how})   "
-          f"estimate/measured = {est.bytes / peak.bytes:.2f}")
+    block.update(
+        measured_gb=round(peak.gb, 4),
+        measured_as=peak.how,
+        estimate_over_measured=round(est.bytes / peak.bytes, 3),
+    )
+    print(
+        f"Estimated peak: {est.gb:.3f} GB ({est.phase})   measured: {peak.gb:.3f} GB ({peak.how})   "
+        f"estimate/measured = {est.bytes / peak.bytes:.2f}"
+    )
     return block

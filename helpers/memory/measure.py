@@ -35,7 +35,10 @@ def tensor_bytes(*objects, trainable_only: bool = False) -> int:
 
 
 def _storages(objects, trainable_only: bool = False) -> dict:
-    return {t.untyped_storage().data_ptr(): t.untyped_storage() for t in _tensors(objects, trainable_only)}
+    return {
+        t.untyped_storage().data_ptr(): t.untyped_storage()
+        for t in _tensors(objects, trainable_only)
+    }
 
 
 def _tensors(objects, trainable_only: bool):
@@ -58,7 +61,9 @@ def _tensors(objects, trainable_only: bool):
         elif isinstance(item, (list, tuple)):
             yield from _tensors(item, trainable_only)
         else:
-            raise TypeError(f"Cannot count the memory of a {type(item).__name__}: pass modules, optimizers or tensors.")
+            raise TypeError(
+                f"Cannot count the memory of a {type(item).__name__}: pass modules, optimizers or tensors."
+            )
 
 
 class _LiveStorages(TorchDispatchMode):
@@ -146,7 +151,9 @@ def peak_memory_callback(step: int = 2, frozen: tuple = ()):
 
         def on_step_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
             if state.global_step == step - 1 and self.peak is None:
-                optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
+                optimizer = getattr(
+                    optimizer, "optimizer", optimizer
+                )  # accelerate wraps the torch optimizer
                 self._active = PeakMemory(model, optimizer, *self.frozen)
                 self._active.__enter__()
 
@@ -179,7 +186,9 @@ def free_trainer(trainer, model_to: str | None = None) -> int:
     optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
     model, reference = trainer.model, getattr(trainer, "ref_model", None)
     gradients = [p.grad for p in model.parameters() if p.grad is not None]
-    freed = tensor_bytes(gradients, *([optimizer] if isinstance(optimizer, torch.optim.Optimizer) else []))
+    freed = tensor_bytes(
+        gradients, *([optimizer] if isinstance(optimizer, torch.optim.Optimizer) else [])
+    )
     if isinstance(optimizer, torch.optim.Optimizer):
         optimizer.state.clear()  # freed even where something else still holds the optimizer
     model.zero_grad(set_to_none=True)
@@ -192,7 +201,9 @@ def free_trainer(trainer, model_to: str | None = None) -> int:
         accelerator.free_memory()  # its lists of prepared models, optimizers, schedulers, data loaders
     if hasattr(trainer, "ref_model"):
         trainer.ref_model = None
-    if getattr(trainer, "_buffered_inputs", None) is not None:  # GRPO/RLOO: the last generation batch
+    if (
+        getattr(trainer, "_buffered_inputs", None) is not None
+    ):  # GRPO/RLOO: the last generation batch
         trainer._buffered_inputs = None
     for module in (model, reference):
         if isinstance(module, torch.nn.Module):
@@ -211,5 +222,7 @@ def _unprepare(module: torch.nn.Module) -> None:
     if getattr(original, "__func__", None) is type(module).forward:
         module.__dict__.pop("forward", None)  # the class's own again
     elif original is not None:
-        module.forward = original  # e.g. TRL's fused LM head, itself a wrapper of the class's forward
+        module.forward = (
+            original  # e.g. TRL's fused LM head, itself a wrapper of the class's forward
+        )
     module.__dict__.pop("_is_accelerate_prepared", None)

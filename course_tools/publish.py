@@ -235,7 +235,7 @@ def publish(check: bool = False, repo: str | None = None, ref: str | None = None
             continue
         expected = _expected_notebook(path, entry, repo, ref)
         if nbformat.writes(expected).rstrip("\n") != path.read_text().rstrip("\n"):
-            stale.append(str(path.relative_to(REPO)))
+            stale.append(f"notebooks/{path.name}")
             if not check:
                 nbformat.write(expected, path)
     readme = README.read_text()

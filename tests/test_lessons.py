@@ -60,6 +60,21 @@ def test_a_notebook_without_a_record_is_named_by_the_publisher_and_the_runner(
     assert "99_no_record.ipynb has no record in helpers/lessons.py" in capsys.readouterr().out
 
 
+def test_a_stale_notebook_in_a_copied_folder_is_named_not_a_crash(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"  # a copy outside the repository, as in the test above
+    notebooks.mkdir()
+    for lesson in COURSE:
+        (notebooks / lesson["notebook"]).write_bytes(
+            (lessons.NOTEBOOKS_DIR / lesson["notebook"]).read_bytes()
+        )
+    first = notebooks / COURSE[0]["notebook"]
+    first.write_text(
+        first.read_text().replace('COURSE_REF = \\"main\\"', 'COURSE_REF = \\"old\\"', 1)
+    )
+    monkeypatch.setattr(publish, "NOTEBOOKS_DIR", notebooks)
+    assert publish.publish(check=True) == [f"notebooks/{first.name}"]
+
+
 def test_a_lesson_whose_section_a_profile_lacks_is_named():
     with pytest.raises(LessonError, match="'new_section', which profiles .*'tiny'.* lack"):
         profiles.check_sections(profiles.PROFILES, [{**GOOD, "section": "new_section"}])

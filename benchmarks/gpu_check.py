@@ -62,8 +62,8 @@ CASE_SECTIONS = ("sft", "ppo_sft", "grpo", "reward_model", "dpo")
 NOTEBOOKS = {"sft": "02", "ppo_sft": "03", "grpo": "04", "reward_model": "06", "dpo": "06"}
 GPT2, DISTILGPT2, QWEN = "gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"
 MINILM, DISTILBERT = "sentence-transformers/all-MiniLM-L6-v2", "distilbert-base-uncased"
-# Used only when helpers/memory/model_configs.json cannot be read: transformers.GPT2Config's defaults
-# and Qwen2.5-0.5B-Instruct's config.json.
+# Used only when helpers/memory/model_configs.json cannot be read: transformers.GPT2Config's
+# defaults and Qwen2.5-0.5B-Instruct's config.json.
 FALLBACK_CONFIGS = {
     GPT2: {"model_type": "gpt2"},
     QWEN: {
@@ -126,8 +126,9 @@ TINY_CAPS = dict(
 PROMPT_TOKENS_FALLBACK = {"ppo_sft": 128, "grpo": 200, "preferences": 8}
 # TRL 1.16's fused LM head (trl/kernels/chunked_logprob.py): tiles of 4096 tokens x 32768 words.
 CHUNK_TOKENS, CHUNK_WORDS = 4096, 32768
-# Dense (no sparsity) 16-bit tensor peak and memory bandwidth from NVIDIA's data sheets, to put this card's
-# measurements on helpers.timing's scale (its GPUS table uses the same convention). Longest match wins.
+# Dense (no sparsity) 16-bit tensor peak and memory bandwidth from NVIDIA's data sheets, to put this
+# card's measurements on helpers.timing's scale (its GPUS table uses the same convention). Longest
+# match wins.
 NOMINAL = {
     "T4": (65.0, 320.0),
     "2080 Ti": (56.9, 616.0),
@@ -152,7 +153,7 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DTYPES_NAME = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
-# ---------------------------------------------------------------------------------------------- environment
+# -------------------------------------------------------------------------------------- environment
 
 
 def versions() -> dict:
@@ -268,7 +269,7 @@ def cleanup(device: str) -> None:
         torch.cuda.empty_cache()
 
 
-# ------------------------------------------------------------------------------------------------- models
+# ------------------------------------------------------------------------------------------- models
 
 
 def model_configs() -> dict:
@@ -371,7 +372,7 @@ def tensor_gb(*objects) -> float:
     return round(total / 2**30, 4)
 
 
-# ---------------------------------------------------------------------------------------- log-probabilities
+# -------------------------------------------------------------------------------- log-probabilities
 
 
 class ChunkedLogProb(torch.autograd.Function):
@@ -453,7 +454,7 @@ def token_logprobs(model, ids, positions: int, compute_dtype, use_cache_off: boo
     return flat.view(targets.shape)
 
 
-# ------------------------------------------------------------------------------------------------ training
+# ----------------------------------------------------------------------------------------- training
 
 
 class Step:
@@ -658,7 +659,7 @@ def decode(
     }, sequences
 
 
-# --------------------------------------------------------------------------------------------- estimates
+# ---------------------------------------------------------------------------------------- estimates
 
 
 def call_estimate(mods: dict, kind: str, model, **kwargs) -> dict:
@@ -734,7 +735,7 @@ def ratio(estimate: dict, measured) -> float | None:
     return round(estimate["gb"] / measured, 3)
 
 
-# ----------------------------------------------------------------------------------------------- timing
+# ------------------------------------------------------------------------------------------- timing
 
 
 def constants(module) -> dict:
@@ -791,7 +792,7 @@ def compare(measured: float, predicted: dict) -> dict:
     }
 
 
-# --------------------------------------------------------------------------------------------- contracts
+# ---------------------------------------------------------------------------------------- contracts
 
 
 def contract(model, amp: str, frozen: dict) -> dict:
@@ -821,7 +822,7 @@ def contract(model, amp: str, frozen: dict) -> dict:
     }
 
 
-# ------------------------------------------------------------------------------------------------- cases
+# -------------------------------------------------------------------------------------------- cases
 
 
 @dataclasses.dataclass
@@ -945,8 +946,8 @@ def case_sft(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
         profile=profile,
         trainable_count=n_params(model, True),
     )
-    # 02's evaluation: 16 GSM8K problems per generate call, eval_max_new_tokens each (sampled here: the
-    # cost per token is greedy's)
+    # 02's evaluation: 16 GSM8K problems per generate call, eval_max_new_tokens each (sampled here:
+    # the cost per token is greedy's)
     d, _ = decode(
         model,
         ctx.device,
@@ -1220,8 +1221,8 @@ def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> Non
         ).mean()  # dapo: mean over tokens
 
     model.train()
-    # warm-up first (the optimizer states must exist when the generation peak is measured, as in every step
-    # after the first), then generation, then the measured steps on its completions
+    # warm-up first (the optimizer states must exist when the generation peak is measured, as in
+    # every step after the first), then generation, then the measured steps on its completions
     for i in range(accumulation):
         step.micro(lambda i=i: micro_loss(i), accumulation)
     step.update()
@@ -1589,7 +1590,7 @@ def run_case(ctx: Context, profile: str, section: str, deadline: float, force: b
     return record
 
 
-# ----------------------------------------------------------------------------------- defect 1: QLoRA cast
+# ----------------------------------------------------------------------------- defect 1: QLoRA cast
 
 
 def qlora_cast_check(ctx: Context) -> dict:
@@ -1609,8 +1610,9 @@ def qlora_cast_check(ctx: Context) -> dict:
         "device": ctx.device,
         "trainable_after_get_peft_model": dtype_counts(trainable(model)),
     }
-    # TRL 1.16, GRPOTrainer.__init__ (trl/trainer/grpo_trainer.py): "When using QLoRA, the PEFT adapter
-    # weights are converted to bf16 ..." -- applied there to quantized models; reproduced as written.
+    # TRL 1.16, GRPOTrainer.__init__ (trl/trainer/grpo_trainer.py): "When using QLoRA, the PEFT
+    # adapter weights are converted to bf16 ..." -- applied there to quantized models; reproduced as
+    # written.
     for name, param in model.named_parameters():
         if param.requires_grad and "lora_magnitude_vector" not in name:
             param.data = param.data.to(torch.bfloat16)
@@ -1648,7 +1650,8 @@ def qlora_cast_check(ctx: Context) -> dict:
             "On a CPU the GradScaler accepts bf16 gradients, so the crash cannot be reproduced here; "
             "the dtype violation the cast causes is what this check finds (contract_after_cast)."
         )
-    # The fix (helpers.precision.trainables_to_fp32): after the trainer is built, before its optimizer exists.
+    # The fix (helpers.precision.trainables_to_fp32): after the trainer is built, before its
+    # optimizer exists.
     moved = 0
     for param in model.parameters():
         if param.requires_grad and param.dtype != torch.float32:
@@ -1690,7 +1693,7 @@ def course_audit(ctx: Context, model) -> dict:
         return {"available": True, "raised": f"{type(error).__name__}: {str(error)[:300]}"}
 
 
-# --------------------------------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------------------------- main
 
 
 def fmt(value, spec: str) -> str:

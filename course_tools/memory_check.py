@@ -144,8 +144,9 @@ CASES = [
             gradient_checkpointing=True,
         ),
     ),
-    # Accumulation: the second micro-batch's backward runs with every fp32 gradient of the first alive.
-    # Few layers keep them quick; the real vocabulary keeps the embedding gradients at full size.
+    # Accumulation: the second micro-batch's backward runs with every fp32 gradient of the first
+    # alive. Few layers keep them quick; the real vocabulary keeps the embedding gradients at full
+    # size.
     Case(
         "SFTTrainer gpt2-shaped 2 layers 2x256 accumulation 2",
         "sft",
@@ -185,7 +186,8 @@ SMALL = [
         dict(n_layer=2),
     )
 ]
-# Untied embeddings: no embedding-sized update temporaries, so the kept gradients decide the peak (~20%).
+# Untied embeddings: no embedding-sized update temporaries, so the kept gradients decide the peak
+# (~20%).
 SMALL_ACCUMULATION = [
     Case(
         "SFT gpt2-shaped 2 layers, untied, 2x256 accumulation 2 (small)",

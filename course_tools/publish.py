@@ -73,8 +73,9 @@ _TEMPLATES = jinja2.Environment(
 
 
 REWARD_CELL = """# The five reward functions GRPO calls. Edit them here: section 6 trains with what this cell defines.
-# Written by `python -m course_tools.publish` from the marked part of helpers/rewards.py, which the tests check.
-# Values and format follow Will Brown's GRPO demo for GSM8K (gist willccbb/4676755236bb08cab5f4e54a0475d6fb).
+# Written by `python -m course_tools.publish` from the marked part of helpers/rewards.py, which the
+# tests check. Values and format follow Will Brown's GRPO demo for GSM8K (gist
+# willccbb/4676755236bb08cab5f4e54a0475d6fb).
 import re
 
 from helpers.answers import is_correct
@@ -152,9 +153,10 @@ def tiny_time_paragraph() -> str:
     )
 
 
-# The lessons whose cpu profile keeps the lesson (``cpu_runtime`` in helpers.lessons): the same models as on a
-# GPU with less data and fewer steps. 03 and 04 learn on GSM8K by RL, which a CPU cannot afford: 12 PPO steps
-# in 03, and SmolLM2's GRPO in 04 teaches the answer format, not the arithmetic.
+# The lessons whose cpu profile keeps the lesson (``cpu_runtime`` in helpers.lessons): the same
+# models as on a GPU with less data and fewer steps. 03 and 04 learn on GSM8K by RL, which a CPU
+# cannot afford: 12 PPO steps in 03, and SmolLM2's GRPO in 04 teaches the answer format, not the
+# arithmetic.
 
 
 def _and(items: list[str]) -> str:

@@ -43,8 +43,9 @@ def key_metrics(metrics: dict) -> str:
     return "; ".join(parts)
 
 
-# Per-cell limit of tiny and rehearsal runs (their slowest cell takes about a minute): a stuck kernel
-# fails with a message instead of holding the course. Real profiles have no limit (a T4's GRPO cell is long).
+# Per-cell limit of tiny and rehearsal runs (their slowest cell takes about a minute): a stuck
+# kernel fails with a message instead of holding the course. Real profiles have no limit (a T4's
+# GRPO cell is long).
 TINY_CELL_TIMEOUT_S = 1200
 
 
@@ -104,7 +105,8 @@ def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
         direct = [s for s, e in stems.items() if stem in e.get("inputs", {}).values()]
         return len(direct) + sum(dependents(s) for s in direct)
 
-    # those others wait for first, then the longest by the last measurement (benchmarks/course_time.py)
+    # those others wait for first, then the longest by the last measurement
+    # (benchmarks/course_time.py)
     measured_file = REPO / "benchmarks" / "course_time.json"
     measured = json.loads(measured_file.read_text())["notebooks"] if measured_file.exists() else {}
     seconds = {stem: measured.get(stem, {}).get("wall_seconds", 0) for stem in stems}

@@ -24,7 +24,8 @@ _NUMBER = re.compile(
 _HASHES = re.compile(r"####\s*(" + _NUMBER.pattern + ")")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
-# "The answer is 18.", "Answer: $18 dollars" -- the number must end the phrase (not "Answer: 48/2 = 24").
+# "The answer is 18.", "Answer: $18 dollars" -- the number must end the phrase (not "Answer: 48/2 =
+# 24").
 _ANSWER_PHRASE = re.compile(
     r"answer\s*(?:is|:|=)\s*:?\s*(" + _NUMBER.pattern + r")\s*(?:%|[a-zA-Z]+)?\s*(?:[.!,;)]|\n|$)",
     re.IGNORECASE,

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Optional
 
 SAMPLE_FILE = Path(__file__).with_name("gsm8k_sample.jsonl")
-# Hand-written genre sentences. The classifier trains on the corpus and the styles (dialogue, questions,
-# first person); the tiny tokenizers learned from the corpus alone, before the styles were written.
+# Hand-written genre sentences. The classifier trains on the corpus and the styles (dialogue,
+# questions, first person); the tiny tokenizers learned from the corpus alone, before the styles
+# were written.
 GENRE_FILE = Path(__file__).with_name("genre_corpus.tsv")
 GENRE_STYLES_FILE = Path(__file__).with_name("genre_corpus_styles.tsv")
 UNSEEN_GENRE_FILE = Path(__file__).with_name(
@@ -336,9 +337,9 @@ _GENRE_TEMPLATES = [
 ]
 
 
-# Neutral words around a genre sentence (speech, memory, hearsay): the classifier learns that the genre
-# lies in what happens, not in the template's shape. Without them, and without the hand-written corpus,
-# the tiny profile's classifier put 2 of 3 unseen natural sentences in "other".
+# Neutral words around a genre sentence (speech, memory, hearsay): the classifier learns that the
+# genre lies in what happens, not in the template's shape. Without them, and without the
+# hand-written corpus, the tiny profile's classifier put 2 of 3 unseen natural sentences in "other".
 _GENRE_FRAMES = [
     '"{text}" she said.',
     'He whispered, "{text}"',

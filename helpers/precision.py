@@ -47,8 +47,9 @@ class PrecisionPlan:
     frozen: str  # the dtype of weights that do not train: "float16", "bfloat16" or "float32"
     runs: str  # what runs here: the same as amp on a GPU, "fp32" on a CPU
     trainer_flags: dict  # fp16 / bf16 / use_cpu for a transformers or TRL config
-    # frozen models that only score texts (03's sentence encoder): the frozen dtype, except on a CPU that
-    # computes bf16 natively, where bf16 halves their time (MiniLM on 64 texts: 0.48 s -> 0.25 s, AVX512-BF16)
+    # frozen models that only score texts (03's sentence encoder): the frozen dtype, except on a CPU
+    # that computes bf16 natively, where bf16 halves their time (MiniLM on 64 texts: 0.48 s -> 0.25
+    # s, AVX512-BF16)
     scorer: str = "float32"
 
     @property

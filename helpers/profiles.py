@@ -51,8 +51,9 @@ class Profile:
         return SimpleNamespace(profile=self.name, device=self.device, **values)
 
 
-# LoRA adapters want about 10x the learning rate of full fine-tuning (Schulman et al., 2025, "LoRA Without
-# Regret"; TRL's guide: huggingface.co/docs/trl/lora_without_regret). Notebooks 03 and 04 multiply by it.
+# LoRA adapters want about 10x the learning rate of full fine-tuning (Schulman et al., 2025, "LoRA
+# Without Regret"; TRL's guide: huggingface.co/docs/trl/lora_without_regret). Notebooks 03 and 04
+# multiply by it.
 LORA_LEARNING_RATE_FACTOR = 10
 
 # Model ids. Tiny ones are built locally by helpers.tiny; the rest come from the Hugging Face hub.
@@ -103,8 +104,8 @@ _TINY = {
     "setup": dict(model_id="tiny-gpt2", max_new_tokens=20),
     "genre_ppo": (
         _TINY_GENRE_PPO := dict(
-            # The classifier: the real all-MiniLM-L6-v2 fine-tuned (a random-init one misread hand-written text);
-            # why these numbers: docs/decisions.md.
+            # The classifier: the real all-MiniLM-L6-v2 fine-tuned (a random-init one misread
+            # hand-written text); why these numbers: docs/decisions.md.
             policy_model="tiny-gpt2",
             classifier_model=MINILM,
             genre_source="generated",
@@ -137,8 +138,8 @@ _TINY = {
         gradient_checkpointing=False,
         eval_max_new_tokens=48,
     ),
-    # 16 problems a step, each seen about once (train_size = 200 steps x 16), so that held-out accuracy
-    # rises; the correctness term leads the similarity (docs/decisions.md).
+    # 16 problems a step, each seen about once (train_size = 200 steps x 16), so that held-out
+    # accuracy rises; the correctness term leads the similarity (docs/decisions.md).
     "ppo_sft": dict(
         policy_model="sft_checkpoint",
         small_policy_model="tiny-distilgpt2",
@@ -159,9 +160,11 @@ _TINY = {
         similarity_weight=0.1,
         contrast=False,  # section 9's similarity-only run doubles 03's time; the tests run it once
     ),
-    # beta: on the raw probability (01's PPO whitens it), 0.05 drowned the differences (docs/decisions.md).
+    # beta: on the raw probability (01's PPO whitens it), 0.05 drowned the differences
+    # (docs/decisions.md).
     "genre_rloo": rloo_like_ppo(_TINY_GENRE_PPO, num_generations=4, beta=0.001),
-    # 06: 01's texts compared by 01's classifier, ties dropped (about half); 5% of labels flipped (docs/decisions.md).
+    # 06: 01's texts compared by 01's classifier, ties dropped (about half); 5% of labels flipped
+    # (docs/decisions.md).
     "preferences": preferences_like_rloo(
         _TINY_GENRE_PPO,
         pairs=4000,
@@ -210,8 +213,9 @@ _TINY = {
 }
 
 
-# The rehearsal of a real profile (python -m course_tools.runner --profile NAME --rehearse, course_tools.rehearsal)
-# keeps every setting but these counts, so that all its notebooks run on a CPU in minutes.
+# The rehearsal of a real profile (python -m course_tools.runner --profile NAME --rehearse,
+# course_tools.rehearsal) keeps every setting but these counts, so that all its notebooks run on a
+# CPU in minutes.
 REHEARSAL_CUTS = {
     "setup": dict(max_new_tokens=8),
     "genre_ppo": dict(texts_per_genre=12, classifier_epochs=1, ppo_steps=4, max_new_tokens=8),
@@ -293,7 +297,8 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             eval_size=250,
             precision=precision,
             lora=False,
-            # 150 PPO steps: 03 runs them twice (the contrast) within 90 min on a T4 (docs/decisions.md)
+            # 150 PPO steps: 03 runs them twice (the contrast) within 90 min on a T4
+            # (docs/decisions.md)
             ppo_steps=150,
             batch_size=ppo_batch,
             mini_batch_size=max(1, ppo_batch // 4),
@@ -330,8 +335,8 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
             eval_prompts=128,
         ),
         "grpo": dict(
-            # No warm start by default (Qwen2.5-Instruct writes the tags); warm_start_examples > 0 runs one
-            # epoch of LoRA (or full) SFT at this rate, before the LoRA factor.
+            # No warm start by default (Qwen2.5-Instruct writes the tags); warm_start_examples > 0
+            # runs one epoch of LoRA (or full) SFT at this rate, before the LoRA factor.
             model_id=QWEN,
             data_source="hub",
             train_size=7473,
@@ -348,9 +353,10 @@ def _gpu_profile(sft_batch: int, ppo_batch: int, grpo: dict, precision: str) -> 
     }
 
 
-# The cpu profile: real pretrained models small enough for a laptop's CPU (or Apple silicon, which runs it
-# on the CPU too), each notebook sized for about half an hour. 04's SmolLM2-135M-Instruct seldom writes the
-# tags, so a short SFT in the format comes first, like DeepSeek-R1's cold start (docs/decisions.md).
+# The cpu profile: real pretrained models small enough for a laptop's CPU (or Apple silicon, which
+# runs it on the CPU too), each notebook sized for about half an hour. 04's SmolLM2-135M-Instruct
+# seldom writes the tags, so a short SFT in the format comes first, like DeepSeek-R1's cold start
+# (docs/decisions.md).
 _CPU_GENRE_PPO = dict(
     policy_model=GPT2,
     classifier_model=GENRE_CLASSIFIER,
@@ -479,7 +485,8 @@ PROFILES = {
             ppo_batch=8,
             precision="fp16",
             grpo=dict(
-                # the T4's 4 problems x 8 a step, one completion per micro-batch; 50 steps: <= 60 min (docs/decisions.md)
+                # the T4's 4 problems x 8 a step, one completion per micro-batch; 50 steps: <= 60
+                # min (docs/decisions.md)
                 per_device_train_batch_size=1,
                 gradient_accumulation_steps=32,
                 num_generations=8,
@@ -527,7 +534,8 @@ PROFILES = {
                 per_device_train_batch_size=8,
                 gradient_accumulation_steps=2,
                 num_generations=16,
-                # 200 steps of one problem x 16: <= 60 min at helpers.timing's high end (docs/decisions.md)
+                # 200 steps of one problem x 16: <= 60 min at helpers.timing's high end
+                # (docs/decisions.md)
                 max_completion_length=512,
                 lora=False,
                 load_in_4bit=False,

@@ -39,20 +39,28 @@ from types import SimpleNamespace
 from helpers.lessons import PROMPT_TOKENS
 
 # Peak dense throughput (TFLOPS) and memory bandwidth (GB/s) from NVIDIA's data sheets: Tesla T4 (65
-# FP16 tensor TFLOPS, 8.1 FP32, 320 GB/s, no native bf16), GeForce RTX 2080 Ti (Turing whitepaper: 56.9
-# FP16 tensor TFLOPS with FP32 accumulate, 13.4 FP32, 616 GB/s, no native bf16), A100 40 GB (312 BF16/FP16
-# tensor TFLOPS, 19.5 FP32: PyTorch leaves TF32's 156 off for matrix products by default, 1,555 GB/s).
-# decode_ms_per_layer: the host's fixed cost of one decoding step per decoder layer, (low, high):
-# - 0.5: a desktop's host. hongping-zh's LLM energy benchmark (2026, transformers, batch 1, RTX 5090):
-#   Qwen2-1.5B FP16 71.45 tokens/s (28 layers) = 0.50 ms, TinyLlama-1.1B 94.87 tokens/s (22) = 0.48 ms.
-# - 0.9: a data-centre host. Qwen2.5's speed benchmark (qwen.readthedocs.io, A100 80 GB, transformers
-#   4.46, flash-attention 2, batch 1): Qwen2.5-0.5B-Instruct BF16 47.40 tokens/s (24 layers) = 0.88 ms,
-#   Qwen2.5-1.5B-Instruct 39.68 tokens/s (28 layers) = 0.90 ms. (The old 0.6 came from faster machines.)
-# - 1.5: a T4 host. The same energy benchmark on a Tesla T4: Qwen2.5-3B FP16 at batch 1, 2 and 4 costs
-#   2.84, 1.40 and 0.73 J a token, so a step costs the same at every batch (the host's fixed cost):
-#   ~55 ms a step at the T4's ~52 W (its TinyLlama run) / 36 layers = 1.5 ms. Its earlier T4 run gave
-#   3.7 ms (TinyLlama-1.1B 12.34, Qwen2-1.5B 9.56 tokens/s); the TRL anchor below rules that out on Colab.
-# One figure for every decoder layer: GPT-2's launches fewer kernels than Qwen2's, so its times err long.
+# FP16 tensor TFLOPS, 8.1 FP32, 320 GB/s, no native bf16), GeForce RTX 2080 Ti (Turing whitepaper:
+# 56.9 FP16 tensor TFLOPS with FP32 accumulate, 13.4 FP32, 616 GB/s, no native bf16), A100 40 GB
+# (312 BF16/FP16 tensor TFLOPS, 19.5 FP32: PyTorch leaves TF32's 156 off for matrix products by
+# default, 1,555 GB/s). decode_ms_per_layer: the host's fixed cost of one decoding step per decoder
+# layer, (low, high):
+# - 0.5: a desktop's host. hongping-zh's LLM energy benchmark (2026, transformers, batch 1, RTX
+# 5090):
+# Qwen2-1.5B FP16 71.45 tokens/s (28 layers) = 0.50 ms, TinyLlama-1.1B 94.87 tokens/s (22) = 0.48
+# ms.
+# - 0.9: a data-centre host. Qwen2.5's speed benchmark (qwen.readthedocs.io, A100 80 GB,
+# transformers
+# 4.46, flash-attention 2, batch 1): Qwen2.5-0.5B-Instruct BF16 47.40 tokens/s (24 layers) = 0.88
+# ms,
+# Qwen2.5-1.5B-Instruct 39.68 tokens/s (28 layers) = 0.90 ms. (The old 0.6 came from faster
+# machines.)
+# - 1.5: a T4 host. The same energy benchmark on a Tesla T4: Qwen2.5-3B FP16 at batch 1, 2 and 4
+# costs
+# 2.84, 1.40 and 0.73 J a token, so a step costs the same at every batch (the host's fixed cost):
+# ~55 ms a step at the T4's ~52 W (its TinyLlama run) / 36 layers = 1.5 ms. Its earlier T4 run gave
+# 3.7 ms (TinyLlama-1.1B 12.34, Qwen2-1.5B 9.56 tokens/s); the TRL anchor below rules that out on
+# Colab. One figure for every decoder layer: GPT-2's launches fewer kernels than Qwen2's, so its
+# times err long.
 GPUS = {
     "T4": dict(
         tflops=65.0,
@@ -76,10 +84,11 @@ GPUS = {
         decode_ms_per_layer=(0.5, 0.9),
     ),
 }
-# The cpu profile's machine: 2 cores of the course's CI machine, fp32, measured with benchmarks/cpu_speed.py
-# (two runs: matmul 0.17-0.19 TFLOPS, copy 5.6-8 GB/s, SmolLM2-135M decoding 4.65 ms per layer at batch 16,
-# a forward and backward pass of 16 x 200 tokens at 0.68-0.79 of the matmul rate). More cores: faster.
-# Measured, so one figure: it takes the low end of the generic constants below.
+# The cpu profile's machine: 2 cores of the course's CI machine, fp32, measured with
+# benchmarks/cpu_speed.py (two runs: matmul 0.17-0.19 TFLOPS, copy 5.6-8 GB/s, SmolLM2-135M decoding
+# 4.65 ms per layer at batch 16, a forward and backward pass of 16 x 200 tokens at 0.68-0.79 of the
+# matmul rate). More cores: faster. Measured, so one figure: it takes the low end of the generic
+# constants below.
 GPUS["CPU"] = dict(
     tflops=0.18,
     tflops_fp32=0.18,
@@ -93,30 +102,31 @@ GPUS["CPU"] = dict(
 DECODE_MS_PER_LAYER = (0.5, 1.5)
 PROFILE_GPUS = {"t4-16gb": "T4", "rtx2080ti-11gb": "RTX 2080 Ti", "a100-40gb": "A100", "cpu": "CPU"}
 
-# The constants below are (low end, high end) pairs.
-# Share of the 16-bit tensor peak that training reaches. High end 0.10: Unsloth's T4 anchor below, its
-# vLLM generation priced as reading the dequantised weights (~12 s), leaves ~11 s of its 24 s step for
-# ~6.3e13 FLOPs of training (~9%). Low end 0.20: a T4 throttles its clock on compute-bound work at 70 W
-# (Jia et al. 2019, below), and models of 768-896 hidden units with a 50-152k vocabulary in fp32
-# log-softmax keep the tensor cores idle much of the time (the old 0.3 was an optimistic assumption).
+# The constants below are (low end, high end) pairs. Share of the 16-bit tensor peak that training
+# reaches. High end 0.10: Unsloth's T4 anchor below, its vLLM generation priced as reading the
+# dequantised weights (~12 s), leaves ~11 s of its 24 s step for ~6.3e13 FLOPs of training (~9%).
+# Low end 0.20: a T4 throttles its clock on compute-bound work at 70 W (Jia et al. 2019, below), and
+# models of 768-896 hidden units with a 50-152k vocabulary in fp32 log-softmax keep the tensor cores
+# idle much of the time (the old 0.3 was an optimistic assumption).
 COMPUTE_EFFICIENCY = (0.2, 0.1)
-# Share of the fp32 peak (no tensor cores: large fp32 matrix products run near peak). High end 0.5: with
-# it the TRL anchor's training (bf16 autocast, at the T4's fp32 rate, ~38 s) and decoding (~60 s) come
-# within 6% of its measured step.
+# Share of the fp32 peak (no tensor cores: large fp32 matrix products run near peak). High end 0.5:
+# with it the TRL anchor's training (bf16 autocast, at the T4's fp32 rate, ~38 s) and decoding (~60
+# s) come within 6% of its measured step.
 FP32_EFFICIENCY = (0.7, 0.5)
-# Memory bandwidth a kernel really gets: ~220 of the T4's 320 GB/s, the global-memory figure of Jia et al.
-# (2019), "Dissecting the NVidia Turing T4 GPU via microbenchmarking" (arXiv:1903.07486), as quoted here;
-# assumed for the other cards. benchmarks/gpu_check.py measures it.
+# Memory bandwidth a kernel really gets: ~220 of the T4's 320 GB/s, the global-memory figure of Jia
+# et al. (2019), "Dissecting the NVidia Turing T4 GPU via microbenchmarking" (arXiv:1903.07486), as
+# quoted here; assumed for the other cards. benchmarks/gpu_check.py measures it.
 BANDWIDTH_EFFICIENCY = 0.69
-# One unmerged LoRA linear, as a share of a decoder layer's fixed decoding cost (peft's forward adds a
-# cast, dropout, two small matrix products, a scale and an add). Generation with the adapter unmerged is
-# reported 1.5x slower than merged (peft issue 957) and 2x (peft issue 303): 1 + 7 x share for a model
-# with seven adapted linears a layer (04's Qwen2, target_modules="all-linear").
+# One unmerged LoRA linear, as a share of a decoder layer's fixed decoding cost (peft's forward adds
+# a cast, dropout, two small matrix products, a scale and an add). Generation with the adapter
+# unmerged is reported 1.5x slower than merged (peft issue 957) and 2x (peft issue 303): 1 + 7 x
+# share for a model with seven adapted linears a layer (04's Qwen2, target_modules="all-linear").
 LORA_DECODE_SHARE = (0.07, 0.14)
-# AdamW per trainable parameter: low, reading its four fp32 tensors (parameter, gradient, two moments:
-# 16 bytes); high, reading and writing them (28) plus the fp16 gradient scaler's unscale (8) and gradient
-# clipping (12). Plus a cost per parameter tensor (Python and launches around the fused kernels) and per
-# optimizer step (the trainer's scheduler, callbacks and bookkeeping). Assumptions, to be refitted.
+# AdamW per trainable parameter: low, reading its four fp32 tensors (parameter, gradient, two
+# moments: 16 bytes); high, reading and writing them (28) plus the fp16 gradient scaler's unscale
+# (8) and gradient clipping (12). Plus a cost per parameter tensor (Python and launches around the
+# fused kernels) and per optimizer step (the trainer's scheduler, callbacks and bookkeeping).
+# Assumptions, to be refitted.
 OPTIMIZER_BYTES_PER_PARAMETER = (16, 48)
 OPTIMIZER_US_PER_TENSOR = (3, 10)
 OPTIMIZER_STEP_S = (0.005, 0.02)
@@ -193,7 +203,8 @@ def hours_range_text(low_minutes: float, high_minutes: float) -> str:
     return f"{fmt(low_minutes / 60)}-{fmt(high_minutes / 60)}"
 
 
-# ----- the pieces, priced for one end of the range (end: 0 low, 1 high) -----------------------------------
+# ----- the pieces, priced for one end of the range (end: 0 low, 1 high)
+# -----------------------------------
 
 
 def _pick(value, end: int):
@@ -356,7 +367,8 @@ def _on_gpu(card: dict) -> bool:
     return not card.get("measured")
 
 
-# ----- the notebooks ------------------------------------------------------------------------------------
+# ----- the notebooks
+# ------------------------------------------------------------------------------------
 
 
 def _sft(s, card, end, prompt):
@@ -407,8 +419,8 @@ def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
         lora_modules=modules,
         precision="fp32",
     )
-    # the policy's and the reference's forward passes, both fp32 (03 keeps its reference in fp32 for a step-0
-    # KL of 0; under LoRA the reference is the policy with its adapters off)
+    # the policy's and the reference's forward passes, both fp32 (03 keeps its reference in fp32 for
+    # a step-0 KL of 0; under LoRA the reference is the policy with its adapters off)
     forwards = _train_seconds(
         spec,
         card,
@@ -726,7 +738,8 @@ def minutes(
     return TimeEstimate(section, gpu, parts, steps, measured=bool(card.get("measured")))
 
 
-# ----- the published anchors ----------------------------------------------------------------------------
+# ----- the published anchors
+# ----------------------------------------------------------------------------
 
 # Two GRPO runs on a Colab T4, priced by the formulas above with the setups their notebooks state.
 ANCHORS = {

@@ -36,11 +36,11 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_longest_first)  # stable: each group keeps its own order
 
 
-# The groups in the order the two workers should start them, longest first (seconds per clean-clone CI
-# run, from scripts/test.sh's --durations): a worker takes the next group when it runs dry, so with the
-# longest first the two end together. Everything else comes after, in its own order. scripts/test.sh
-# turns off xdist's own reordering (by number of tests), which put the 680 s real-model tier, one test,
-# last: one worker then ran 460 s longer than the other.
+# The groups in the order the two workers should start them, longest first (seconds per clean-clone
+# CI run, from scripts/test.sh's --durations): a worker takes the next group when it runs dry, so
+# with the longest first the two end together. Everything else comes after, in its own order.
+# scripts/test.sh turns off xdist's own reordering (by number of tests), which put the 680 s
+# real-model tier, one test, last: one worker then ran 460 s longer than the other.
 LONGEST_FIRST = [
     "seed-0",  # ~850 s: every notebook, 03's contrast run
     "cpu-profile",  # ~680 s: the real-model tier
@@ -111,8 +111,8 @@ def run_notebook(notebook: str, kernel: str, output_dir: Path, **parameters) -> 
     return json.loads((output_dir / "metrics.json").read_text())
 
 
-# Every RL notebook must learn on more than one seed, from an empty model cache (scripts/test.sh gives
-# one). Each seed's notebook runs stay on one pytest-xdist worker, the seeds run side by side.
+# Every RL notebook must learn on more than one seed, from an empty model cache (scripts/test.sh
+# gives one). Each seed's notebook runs stay on one pytest-xdist worker, the seeds run side by side.
 SEEDS = [0, 1]
 
 
@@ -140,8 +140,8 @@ def rehearsal_hf_home() -> Path:
     return rehearsal.prepare()
 
 
-# The suite's own profile, for balancing the two workers: seconds each worker spent in tests (set-up,
-# call and tear-down, fixtures included), printed at the end next to pytest's --durations.
+# The suite's own profile, for balancing the two workers: seconds each worker spent in tests
+# (set-up, call and tear-down, fixtures included), printed at the end next to pytest's --durations.
 _WORKER_SECONDS: dict[str, list[float]] = {}
 
 

@@ -223,7 +223,8 @@ def test_the_setup_cell_installs_the_course_on_colab_and_reruns_cleanly_after_a_
     assert (
         "colab-venv" in where.stdout and str(REPO) not in where.stdout
     )  # the installed package, not this checkout
-    # The wheel holds what the notebook imports, and none of the machinery (course_tools runs from a checkout).
+    # The wheel holds what the notebook imports, and none of the machinery (course_tools runs from a
+    # checkout).
     code = "\n".join(
         c.source
         for c in nbformat.read(NOTEBOOKS_DIR / notebook, as_version=4).cells
@@ -270,9 +271,10 @@ def stack_requirements(stack: str) -> list[str]:
     return extras + [pin for pin in pins if pin and not pin.startswith("-e")]
 
 
-# Requirements that resolved, by the hash of what was asked: a resolution takes ~20 s each over the network,
-# and CI starts from a clean clone, so the record is committed. A changed requirement has a new hash and
-# resolves again (and records itself: commit the file); RLHF_RESOLVE_AGAIN=1 resolves whatever the record says.
+# Requirements that resolved, by the hash of what was asked: a resolution takes ~20 s each over the
+# network, and CI starts from a clean clone, so the record is committed. A changed requirement has a
+# new hash and resolves again (and records itself: commit the file); RLHF_RESOLVE_AGAIN=1 resolves
+# whatever the record says.
 RESOLVED = REPO / "tests" / "resolved_stacks.json"
 
 

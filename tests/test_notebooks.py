@@ -124,9 +124,9 @@ def test_notebook_03_ppo_raises_the_reward_and_the_sampled_correct_fraction(ppo_
     _, metrics = ppo_sft_run
     learning = metrics["learning"]
     assert learning["metric"] == "reward" and learning["points"] == 200
-    # Measured rises, seed 0: +0.3 reward and +0.15 correct fraction on one 2-core machine; +0.146 and +0.081 on
-    # another (2026-12-02), whose CPU kernels train 02's checkpoint to a different start (30.5% greedy). The
-    # bounds ask for about two thirds of the smaller rise.
+    # Measured rises, seed 0: +0.3 reward and +0.15 correct fraction on one 2-core machine; +0.146
+    # and +0.081 on another (2026-12-02), whose CPU kernels train 02's checkpoint to a different
+    # start (30.5% greedy). The bounds ask for about two thirds of the smaller rise.
     assert learning["last_quarter_mean"] > learning["first_quarter_mean"] + 0.1, learning
     correct = metrics["correct_fraction"]
     assert correct["last_quarter_mean"] > correct["first_quarter_mean"] + 0.05, correct
@@ -300,9 +300,9 @@ def test_notebook_01_ppo_raises_the_genre_reward(genre_run):
 def test_notebook_01_classifier_is_accurate_and_saved_with_the_policy(genre_run):
     output_dir, metrics = genre_run
     assert metrics["classifier_accuracy"] > 0.8
-    # natural sentences in other styles land in their genre (28-30 of 36 on seeds 0-4), while texts in
-    # no genre stay near zero (empty/garbage <= 0.02, glued halves 0.04-0.13): the hardening does not
-    # swallow natural text
+    # natural sentences in other styles land in their genre (28-30 of 36 on seeds 0-4), while texts
+    # in no genre stay near zero (empty/garbage <= 0.02, glued halves 0.04-0.13): the hardening does
+    # not swallow natural text
     unseen = metrics["unseen_sentences"]
     assert unseen["n"] == 36 and unseen["accuracy"] >= 0.6, unseen
     assert sum(row[genre] for genre, row in unseen["confusion"].items()) == round(
@@ -331,7 +331,8 @@ def test_notebook_01_records_the_health_of_every_ppo_step(genre_run):
         assert 0 <= entry["clipfrac"] <= 1 and entry["approxkl"] >= 0 and entry["entropy"] > 0, (
             entry
         )
-    # four passes over each batch: from the second on, the policy has moved and the clip fires somewhere
+    # four passes over each batch: from the second on, the policy has moved and the clip fires
+    # somewhere
     assert max(entry["clipfrac"] for entry in history) > 0
 
 
@@ -379,7 +380,8 @@ def test_training_notebooks_report_an_estimate_next_to_the_measured_peak(run, re
     _, metrics = request.getfixturevalue(run)
     memory = metrics["memory"]
     assert memory["measured_gb"] > 0 and memory["estimate_gb"] > 0, memory
-    # tiny models: small fixed buffers weigh more than at real size, so the band is wider than validate's 15%
+    # tiny models: small fixed buffers weigh more than at real size, so the band is wider than
+    # validate's 15%
     assert 0.5 <= memory["estimate_over_measured"] <= 2.0, memory
 
 
@@ -470,7 +472,8 @@ def test_notebook_06_reward_model_learns_the_preferences(preferences_run):
     assert 0 < pairs["ties"] < pairs["compared"] and pairs["held_out"] >= 200
     assert abs(pairs["flipped"] / pairs["usable"] - pairs["annotator_noise"]) < 0.03, pairs
     accuracy = metrics["reward_model_accuracy"]
-    # held-out labels carry the annotators' 5% noise: 81.5-82.4% on seeds 0-2; against the gold ordering 86-88%
+    # held-out labels carry the annotators' 5% noise: 81.5-82.4% on seeds 0-2; against the gold
+    # ordering 86-88%
     assert accuracy["accuracy"] >= 0.75 and accuracy["ci95"][0] > 0.6, accuracy
     assert accuracy["agrees_with_gold"] >= 0.8, accuracy
     assert sum(row["pairs"] for row in metrics["calibration"]) == 2 * accuracy["n"]

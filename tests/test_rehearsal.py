@@ -110,9 +110,10 @@ def test_a_rehearsal_cuts_counts_but_keeps_every_branch(monkeypatch):
     assert PROFILES["tiny"].notebook("grpo").max_steps == 100  # tiny is never cut
 
 
-# Notebooks a profile's real-model tier runs on the same profile, models and data, longer than a rehearsal
-# would: the cpu profile's 04 (tests/test_cpu_profile.py, which also checks what the rehearsal checks of it).
-# Rehearsing it too cost 300 s of CI (SmolLM2-135M at 38 s a step on one thread).
+# Notebooks a profile's real-model tier runs on the same profile, models and data, longer than a
+# rehearsal would: the cpu profile's 04 (tests/test_cpu_profile.py, which also checks what the
+# rehearsal checks of it). Rehearsing it too cost 300 s of CI (SmolLM2-135M at 38 s a step on one
+# thread).
 IN_REAL_MODEL_TIER = {"cpu": ("04_grpo_heuristic_rewards",)}
 
 

@@ -113,7 +113,8 @@ def test_hybrid_weight_must_be_a_fraction():
         rewards.make_hybrid_reward(lambda texts, **kw: texts, learned_weight=1.5)
 
 
-# --- fuzzing: anything a model or a buggy pipeline produces scores 0 or its proper value, never raises ---
+# --- fuzzing: anything a model or a buggy pipeline produces scores 0 or its proper value, never
+# raises ---
 
 message = st.fixed_dictionaries(
     {

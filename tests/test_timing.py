@@ -21,7 +21,8 @@ def t4(section):
     return real("t4-16gb", section)
 
 
-# ----- the free-Colab budget, on the high end ------------------------------------------------------------
+# ----- the free-Colab budget, on the high end
+# ------------------------------------------------------------
 
 
 def test_grpo_on_the_t4_profile_fits_an_hour_at_the_high_end():
@@ -54,7 +55,8 @@ def test_the_measured_cpu_gives_one_figure(section):
     assert estimate.minutes_text == f"~{round(estimate.high_minutes)} min"
 
 
-# ----- the modelling changes -----------------------------------------------------------------------------
+# ----- the modelling changes
+# -----------------------------------------------------------------------------
 
 
 def test_trl_0_11_ppo_is_priced_at_the_fp32_rate_on_a_gpu(monkeypatch):
@@ -157,7 +159,8 @@ def test_small_batches_cost_at_least_their_kernel_launches():
     assert tiny_batch == pytest.approx(100 * 3 * 12 * 1.5e-3)
 
 
-# ----- the published anchors -----------------------------------------------------------------------------
+# ----- the published anchors
+# -----------------------------------------------------------------------------
 
 
 def test_the_high_end_reproduces_the_published_t4_runs():
@@ -172,7 +175,8 @@ def test_the_high_end_reproduces_the_published_t4_runs():
         assert anchor["source"] and anchor["setup"] and anchor["measured"]
 
 
-# ----- one source for printed times ----------------------------------------------------------------------
+# ----- one source for printed times
+# ----------------------------------------------------------------------
 
 
 def test_every_printed_time_comes_from_the_estimate():

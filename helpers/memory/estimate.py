@@ -401,7 +401,8 @@ def estimate(
             logit_tokens if device == "cuda" else tokens
         )  # a GPU scores only the labelled positions
         head_gradient = vocab * h * 4 if not lora_rank else 0
-        # one buffer is always CHUNK_WORDS wide; the temporaries are as wide as the vocabulary's tiles
+        # one buffer is always CHUNK_WORDS wide; the temporaries are as wide as the vocabulary's
+        # tiles
         width = CHUNK_WORDS + (CHUNK_TILES[device] - 1) * min(vocab, CHUNK_WORDS)
         logit_bytes = min(scored, CHUNK_TOKENS) * width * 4 + scored * h * 4 + head_gradient
         backward = {"activations": activations, "logits (chunked tiles)": logit_bytes}

@@ -157,8 +157,9 @@ def notebook_estimate(
             key=lambda part_estimate: part_estimate.bytes,
         )
     if section in ("reward_model", "dpo", "pref_rloo"):
-        # Notebook 06: on the device throughout, the gold classifier and `reference` (the starting policy, for
-        # sampling and KL); the reward model from its training on; finished policies move to the CPU.
+        # Notebook 06: on the device throughout, the gold classifier and `reference` (the starting
+        # policy, for sampling and KL); the reward model from its training on; finished policies
+        # move to the CPU.
         policy, length = (
             model or s.policy_model,
             prompt + s.max_new_tokens + 1,
@@ -192,7 +193,8 @@ def notebook_estimate(
                 logits="chunked",
                 optimizer=optimizer or "adamw_fused",
             )
-        # RLOOTrainer takes no ref_model: with beta > 0 it loads a copy of its own, next to `reference`
+        # RLOOTrainer takes no ref_model: with beta > 0 it loads a copy of its own, next to
+        # `reference`
         return estimate(
             "grpo",
             policy,

@@ -1,6 +1,6 @@
-"""How long a newcomer's first run of the tiny course takes: every notebook on an empty tiny-model cache,
-as `bash scripts/course.sh` runs them (two at a time on the tiny profile), each notebook's wall time and the
-total written to benchmarks/course_time.json, which the README's course map quotes
+"""How long a newcomer's first run of the tiny course takes: every notebook on an empty tiny-model
+cache, as `bash scripts/course.sh` runs them (two at a time on the tiny profile), each notebook's
+wall time and the total written to benchmarks/course_time.json, which the README's course map quotes
 (`python -m course_tools.publish` writes it there).
 
     python -m benchmarks.course_time                  # after `bash scripts/setup.sh`; about 5 minutes on 2 cores

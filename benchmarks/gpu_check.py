@@ -3,30 +3,34 @@
     python benchmarks/gpu_check.py [--out gpu_check.json] [--tiny] [--steps N] [--profiles t4-16gb,...]
     python benchmarks/gpu_check.py --out "$OUT/gpu_check.json"     # on a lent GPU machine
 
-For the training steps of notebooks 02 (SFT of GPT-2), 03 (PPO on GPT-2 with a value head and a 16-bit
-reference), 04 (GRPO on Qwen2.5-0.5B-Instruct: LoRA r=16 on all linear layers over a 16-bit base on the
-fp16 profiles, full fine-tuning on the A100 one) and 06 (reward model and DPO on GPT-2), at the settings of
-the real profiles (t4-16gb, rtx2080ti-11gb, a100-40gb in helpers/profiles.py), with the real architectures
-and RANDOM weights (configs from helpers/memory/model_configs.json: nothing is downloaded), it measures
+For the training steps of notebooks 02 (SFT of GPT-2), 03 (PPO on GPT-2 with a value head and a
+16-bit reference), 04 (GRPO on Qwen2.5-0.5B-Instruct: LoRA r=16 on all linear layers over a 16-bit
+base on the fp16 profiles, full fine-tuning on the A100 one) and 06 (reward model and DPO on GPT-2),
+at the settings of the real profiles (t4-16gb, rtx2080ti-11gb, a100-40gb in helpers/profiles.py),
+with the real architectures and RANDOM weights (configs from helpers/memory/model_configs.json:
+nothing is downloaded), it measures
 
 - the peak GPU memory (torch.cuda.max_memory_allocated) of the generation and of one optimizer step
   (every micro-batch of its gradient accumulation), against the course's estimate
   (helpers.memory.fit.notebook_estimate) and against helpers.memory.estimate called with exactly the
   shapes this check ran;
 - forward+backward seconds per micro-batch, optimizer-step seconds, and decoding speed
-  (model.generate with fixed lengths), against helpers.timing, with the raw figures (tokens, parameters,
-  layers, matrix-multiply TFLOPS and copy bandwidth of this card) from which its constants can be refitted;
+  (model.generate with fixed lengths), against helpers.timing, with the raw figures (tokens,
+  parameters, layers, matrix-multiply TFLOPS and copy bandwidth of this card) from which its
+  constants can be refitted;
 - the dtype contracts of issue 23 item 1 (under fp16 mixed precision every trainable parameter is
-  fp32), and defect 1 reproduced: TRL 1.16's QLoRA cast (GRPOTrainer.__init__: "When using QLoRA, the PEFT
-  adapter weights are converted to bf16", reimplemented here in four lines) applied to an fp16 LoRA model,
-  one step under an fp16 GradScaler (on CUDA: "_amp_foreach_non_finite_check_and_unscale_cuda" not
-  implemented for 'BFloat16'), then the fix (trainable parameters back to fp32) and a step that succeeds.
+  fp32), and defect 1 reproduced: TRL 1.16's QLoRA cast (GRPOTrainer.__init__: "When using QLoRA,
+  the PEFT adapter weights are converted to bf16", reimplemented here in four lines) applied to an
+  fp16 LoRA model, one step under an fp16 GradScaler (on CUDA:
+  "_amp_foreach_non_finite_check_and_unscale_cuda" not implemented for 'BFloat16'), then the fix
+  (trainable parameters back to fp32) and a step that succeeds.
 
-Random weights cannot show Qwen2's fp16 overflow (a property of the real weights' activations); the JSON
-says so. The check needs only torch, transformers and peft (no TRL, datasets, bitsandbytes, hub or
-network) and runs from the working tree. At full size it takes a few minutes on one large GPU (cases that
-the estimate says do not fit this card are skipped, an out-of-memory error is recorded and the check goes
-on); ``--tiny`` (automatic without CUDA) runs the same code at tiny sizes on a CPU in seconds.
+Random weights cannot show Qwen2's fp16 overflow (a property of the real weights' activations); the
+JSON says so. The check needs only torch, transformers and peft (no TRL, datasets, bitsandbytes, hub
+or network) and runs from the working tree. At full size it takes a few minutes on one large GPU
+(cases that the estimate says do not fit this card are skipped, an out-of-memory error is recorded
+and the check goes on); ``--tiny`` (automatic without CUDA) runs the same code at tiny sizes on a
+CPU in seconds.
 """
 
 from __future__ import annotations
@@ -291,8 +295,8 @@ def build_config(name: str, tiny: bool, **overrides):
 
 
 def build_model(config, device: str, head: str = "causal-lm", dtype=torch.float32, **head_kwargs):
-    """Random weights straight on the device; fp32, then cast (no dtype=/torch_dtype= keyword: transformers
-    4.x and 5.x spell it differently)."""
+    """Random weights straight on the device; fp32, then cast (no dtype=/torch_dtype= keyword:
+    transformers 4.x and 5.x spell it differently)."""
     from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
 
     auto = {
@@ -376,9 +380,10 @@ def tensor_gb(*objects) -> float:
 
 
 class ChunkedLogProb(torch.autograd.Function):
-    """log p(target) = h . w_target - logsumexp(h W^T), never holding more than one 4096-token x 32768-word
-    tile of logits: the memory pattern of TRL 1.16's fused LM head (SFTTrainer, GRPOTrainer, DPOTrainer),
-    in plain torch. Products in ``compute_dtype`` (the autocast dtype), sums in fp32."""
+    """log p(target) = h . w_target - logsumexp(h W^T), never holding more than one 4096-token x
+    32768-word tile of logits: the memory pattern of TRL 1.16's fused LM head (SFTTrainer,
+    GRPOTrainer, DPOTrainer), in plain torch. Products in ``compute_dtype`` (the autocast dtype),
+    sums in fp32."""
 
     @staticmethod
     def forward(ctx, hidden, weight, targets, compute_dtype):
@@ -458,9 +463,9 @@ def token_logprobs(model, ids, positions: int, compute_dtype, use_cache_off: boo
 
 
 class Step:
-    """One optimizer step as transformers' Trainer (through accelerate) runs it: each micro-batch's loss
-    divided by the accumulation steps, backward through the fp16 GradScaler when ``amp == "fp16"``, then
-    unscale, clip to ``max_grad_norm``, step, zero the gradients."""
+    """One optimizer step as transformers' Trainer (through accelerate) runs it: each micro-batch's
+    loss divided by the accumulation steps, backward through the fp16 GradScaler when ``amp ==
+    "fp16"``, then unscale, clip to ``max_grad_norm``, step, zero the gradients."""
 
     def __init__(
         self,
@@ -534,8 +539,8 @@ class Step:
 
 
 class Meter:
-    """Peak memory inside ``with``: CUDA's own counter on a GPU (above what was allocated before the case
-    began), helpers.memory.PeakMemory's live-tensor count on a CPU (when importable)."""
+    """Peak memory inside ``with``: CUDA's own counter on a GPU (above what was allocated before the
+    case began), helpers.memory.PeakMemory's live-tensor count on a CPU (when importable)."""
 
     def __init__(self, device: str, baseline: int, existing: tuple, measure_module=None):
         self.device, self.baseline, self.existing, self.module = (
@@ -610,8 +615,8 @@ def decode(
     generator=None,
     meter=None,
 ) -> tuple[dict, list]:
-    """Decoding speed: ``chunks`` generate calls of ``batch`` sequences, ``new_tokens`` each (no early stop).
-    A 1-token call measures the prefill, so the per-token cost excludes it."""
+    """Decoding speed: ``chunks`` generate calls of ``batch`` sequences, ``new_tokens`` each (no
+    early stop). A 1-token call measures the prefill, so the per-token cost excludes it."""
     model.eval()
     prompts = [
         random_ids(generator, vocab, batch, prompt_len, device=device) for _ in range(chunks)
@@ -769,8 +774,8 @@ def this_card(device_block: dict, speed: dict, amp: str) -> dict:
 
 
 def predictions(mods: dict, fn_name: str, spec, cards: dict, *args, **kwargs) -> dict:
-    """helpers.timing.<fn_name> on each card: this GPU (nominal peak, and measured matmul/bandwidth) and the
-    profile's card, as far as the module in its present state offers it."""
+    """helpers.timing.<fn_name> on each card: this GPU (nominal peak, and measured matmul/bandwidth)
+    and the profile's card, as far as the module in its present state offers it."""
     module = mods.get("helpers.timing")
     fn = getattr(module, fn_name, None) if module else None
     if fn is None or spec is None:
@@ -796,8 +801,8 @@ def compare(measured: float, predicted: dict) -> dict:
 
 
 def contract(model, amp: str, frozen: dict) -> dict:
-    """Item 1's contract: under fp16 mixed precision every trainable parameter is fp32 (none bf16 or fp16);
-    under bf16 none is fp16. ``frozen``: name -> (module, planned dtype)."""
+    """Item 1's contract: under fp16 mixed precision every trainable parameter is fp32 (none bf16 or
+    fp16); under bf16 none is fp16. ``frozen``: name -> (module, planned dtype)."""
     violations = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
@@ -968,8 +973,8 @@ def case_sft(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
 
 
 def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None:
-    """03: TRL 0.11's PPO on GPT-2: fp32 policy with a value head (no mixed precision), a 16-bit reference
-    and a 16-bit MiniLM reward encoder; generation in mini-batch chunks; full logits."""
+    """03: TRL 0.11's PPO on GPT-2: fp32 policy with a value head (no mixed precision), a 16-bit
+    reference and a 16-bit MiniLM reward encoder; generation in mini-batch chunks; full logits."""
     nodrop = dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)  # disable_dropout_in_model
     config = build_config(GPT2, ctx.tiny, **nodrop)
     half = ctx.half(s.precision)
@@ -1147,9 +1152,9 @@ def case_ppo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None
 
 
 def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> None:
-    """04: GRPOTrainer on Qwen2.5-0.5B: LoRA r=16 all-linear over a 16-bit base (fp16 profiles) or full
-    fine-tuning (A100 profile); one generation batch of per_device x accumulation completions, then its
-    micro-batches; beta 0 (no reference); logits of completion tokens only, chunked."""
+    """04: GRPOTrainer on Qwen2.5-0.5B: LoRA r=16 all-linear over a 16-bit base (fp16 profiles) or
+    full fine-tuning (A100 profile); one generation batch of per_device x accumulation completions,
+    then its micro-batches; beta 0 (no reference); logits of completion tokens only, chunked."""
     config = build_config(QWEN, ctx.tiny)
     use_lora = bool(s.lora or s.load_in_4bit)
     half = ctx.half(s.precision)
@@ -1342,9 +1347,10 @@ def case_grpo(ctx: Context, profile: str, s, record: dict, baseline: int) -> Non
 def case_preferences(
     ctx: Context, profile: str, s, record: dict, baseline: int, section: str
 ) -> None:
-    """06: the Bradley-Terry reward model (RewardTrainer: a one-number head on GPT-2) or DPO (DPOTrainer: the
-    policy against a frozen fp32 copy), chosen and rejected in one batch, mixed precision, dropout off; the
-    models the notebook keeps loaded meanwhile (01's classifier and policy, the reference) stay resident."""
+    """06: the Bradley-Terry reward model (RewardTrainer: a one-number head on GPT-2) or DPO
+    (DPOTrainer: the policy against a frozen fp32 copy), chosen and rejected in one batch, mixed
+    precision, dropout off; the models the notebook keeps loaded meanwhile (01's classifier and
+    policy, the reference) stay resident."""
     nodrop = dict(
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0
     )  # disable_dropout=True in both configs
@@ -1594,8 +1600,9 @@ def run_case(ctx: Context, profile: str, section: str, deadline: float, force: b
 
 
 def qlora_cast_check(ctx: Context) -> dict:
-    """Defect 1: TRL 1.16's QLoRA bf16 cast on an fp16 LoRA model, one step under the fp16 GradScaler, then
-    the fix. The base is fp16, not NF4 (no bitsandbytes here): the cast and the scaler are what matter."""
+    """Defect 1: TRL 1.16's QLoRA bf16 cast on an fp16 LoRA model, one step under the fp16
+    GradScaler, then the fix. The base is fp16, not NF4 (no bitsandbytes here): the cast and the
+    scaler are what matter."""
     from transformers import __version__ as transformers_version
 
     config = build_config(QWEN, ctx.tiny)

@@ -1,6 +1,7 @@
-"""Does every RL notebook learn on any seed, on a newcomer's first run? The tiny course's RL notebooks
-(01, 03, 04, 05, 06, with 02 whose checkpoint 03 trains) for several seeds, each seed on an empty
-tiny-model cache, and a table: first -> last quarter of the reward per notebook and seed, wall time.
+"""Does every RL notebook learn on any seed, on a newcomer's first run? The tiny course's RL
+notebooks (01, 03, 04, 05, 06, with 02 whose checkpoint 03 trains) for several seeds, each seed on
+an empty tiny-model cache, and a table: first -> last quarter of the reward per notebook and seed,
+wall time.
 
     python -m benchmarks.rl_seeds                       # seeds 0-4, into runs/seeds (~3 min a seed on 2 cores)
     python -m benchmarks.rl_seeds --seeds 5 6 --out runs/more-seeds

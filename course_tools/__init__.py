@@ -1,7 +1,7 @@
 """The course's machinery: what runs, rehearses, reports and publishes the course. It may import
 ``helpers``; ``helpers`` and the notebooks never import it, and what Colab installs (the package's
-wheel) holds ``helpers`` alone. Run it from the repository's root (``scripts/env.sh`` puts the root on
-the path):
+wheel) holds ``helpers`` alone. Run it from the repository's root (``scripts/env.sh`` puts the root
+on the path):
 
     runner        python -m course_tools.runner: every notebook with papermill, summary and report
     report        the HTML page of a course run (templates/report.html.jinja)

@@ -7,12 +7,13 @@
 What it writes:
 
 - every notebook's **setup cell** (``setup_cell``): on Colab it mounts Google Drive and installs the
-  course from the repository and ref of pyproject.toml's ``[tool.rlhf-course]`` with the notebook's stack, as a package;
+  course from the repository and ref of pyproject.toml's ``[tool.rlhf-course]`` with the notebook's
+  stack, as a package;
 - the **GPU memory and time** line under each notebook's title, from ``helpers.memory`` and
   ``helpers.timing`` for every real profile;
 - the README's **course map** (the same figures, and Colab links at that ref);
-- notebook 04's **reward functions** cell: the marked part of ``helpers/rewards.py``, so that students
-  read and edit in the notebook the very code the tests check.
+- notebook 04's **reward functions** cell: the marked part of ``helpers/rewards.py``, so that
+  students read and edit in the notebook the very code the tests check.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ def reward_cell() -> str:
 def setup_cell(
     stack: str, check: bool = True, repo: str | None = None, ref: str | None = None
 ) -> str:
-    """The first code cell of every notebook (00 runs on either stack: on Colab it installs the modern one),
-    installing from ``repo`` at ``ref`` (default: pyproject.toml's)."""
+    """The first code cell of every notebook (00 runs on either stack: on Colab it installs the
+    modern one), installing from ``repo`` at ``ref`` (default: pyproject.toml's)."""
     repo, ref = repo or course_source()[0], ref or course_source()[1]
     return _TEMPLATES.get_template("colab_setup.py.jinja").render(
         repo=repo, ref=ref, stack=stack, check=check
@@ -164,8 +165,9 @@ def _and(items: list[str]) -> str:
 
 
 def gpu_hours_paragraph() -> str:
-    """The README's paragraph on GPU time: the T4 course's total (the sum of helpers.timing's ranges) and the
-    notebooks that run well on Colab's CPU runtime instead (the cpu profile's estimates)."""
+    """The README's paragraph on GPU time: the T4 course's total (the sum of helpers.timing's
+    ranges) and the notebooks that run well on Colab's CPU runtime instead (the cpu profile's
+    estimates)."""
     times = [
         needs(entry["section"])["t4-16gb"][1] for entry in COURSE if entry["section"] != "setup"
     ]

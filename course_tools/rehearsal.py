@@ -1,4 +1,5 @@
-"""The rehearsal of a real profile: every notebook, cell and branch it takes, on a CPU, offline, in minutes.
+"""The rehearsal of a real profile: every notebook, cell and branch it takes, on a CPU, offline, in
+minutes.
 
     python -m course_tools.runner --profile t4-16gb --rehearse
 
@@ -9,8 +10,8 @@ Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE=1``) that ``prepare()`` fills 
 under the real ids:
 
 - real weights where a package ships them (``helpers.env.PACKAGED_MODELS``: all-MiniLM-L6-v2);
-- otherwise random-init models of the real architecture and context length, shrunk to the tiny
-  sizes (``helpers.tiny.STAND_INS``), which is what keeps a rehearsal to minutes;
+- otherwise random-init models of the real architecture and context length, shrunk to the tiny sizes
+  (``helpers.tiny.STAND_INS``), which is what keeps a rehearsal to minutes;
 - ``openai/gsm8k`` from the real problems (``../shared/data/gsm8k/`` or ``$RLHF_GSM8K_DIR``; the
   course's 62-problem sample when neither is there, said so);
 - ``fancyzhx/ag_news``: generated news-like sentences with the real columns (``text``, ``label``

@@ -1,12 +1,13 @@
-"""The course report: one self-contained HTML page of a course run (``python -m course_tools.runner`` ends with it).
+"""The course report: one self-contained HTML page of a course run (``python -m
+course_tools.runner`` ends with it).
 
     write_report("runs/tiny")   # -> runs/tiny/report.html
 
-It reads each notebook's ``metrics.json`` from ``<run>/<notebook>/`` and shows: GSM8K accuracy
-stage by stage (base -> SFT -> PPO; Qwen before and after GRPO), the genre reward of PPO and
-RLOO, the preference notebook's reward model, DPO against RLOO and the over-optimisation sweep,
-wall time and peak memory per notebook, the notebooks' plots (embedded, so the file can
-be mailed), and links to the executed notebooks.
+It reads each notebook's ``metrics.json`` from ``<run>/<notebook>/`` and shows: GSM8K accuracy stage
+by stage (base -> SFT -> PPO; Qwen before and after GRPO), the genre reward of PPO and RLOO, the
+preference notebook's reward model, DPO against RLOO and the over-optimisation sweep, wall time and
+peak memory per notebook, the notebooks' plots (embedded, so the file can be mailed), and links to
+the executed notebooks.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def write_report(
     summary: list[dict] | None = None,
     lessons: list[dict] | None = None,
 ) -> Path:
-    """Write ``report.html`` into a course run's folder and return its path; one row per lesson (default:
-    the course's, ``helpers.lessons.COURSE``)."""
+    """Write ``report.html`` into a course run's folder and return its path; one row per lesson
+    (default: the course's, ``helpers.lessons.COURSE``)."""
     run_dir = Path(run_dir)
     entries = COURSE if lessons is None else lessons
     metrics = {Path(e["notebook"]).stem: _load(run_dir, Path(e["notebook"]).stem) for e in entries}

@@ -3,9 +3,9 @@
     python -m course_tools.runner --profile tiny --out runs/tiny
 
 runs every notebook that exists, each in its stack's Jupyter kernel, with papermill, into
-``runs/tiny/<notebook>/``, and writes ``summary.md``, ``summary.json`` and ``report.html``. A notebook that fails
-is named with its error in the summary, its folder is renamed ``<notebook>.failed``, and the
-others still run.
+``runs/tiny/<notebook>/``, and writes ``summary.md``, ``summary.json`` and ``report.html``. A
+notebook that fails is named with its error in the summary, its folder is renamed
+``<notebook>.failed``, and the others still run.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def run_notebook(
 
 
 def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
-    """Run `entries` (run_notebook(*arguments(entry))), up to `jobs` at once, each after the entries it
-    reads from; one whose input failed is skipped. Returns the rows by notebook stem."""
+    """Run `entries` (run_notebook(*arguments(entry))), up to `jobs` at once, each after the entries
+    it reads from; one whose input failed is skipped. Returns the rows by notebook stem."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     stems = {Path(e["notebook"]).stem: e for e in entries}
@@ -205,9 +205,10 @@ def run_course(
     """Run every notebook that exists (or those whose names start with one of `only`).
 
     A notebook whose input notebook failed (or was skipped) in this run is skipped, and says why.
-    With ``rehearse``, a real profile runs offline on a CPU with stand-in models (course_tools.rehearsal).
-    ``jobs`` notebooks run at once, each waiting for the notebooks it reads from (default: 2 on the tiny
-    profile, whose notebooks use one CPU thread each; 1 elsewhere, where they share one GPU)."""
+    With ``rehearse``, a real profile runs offline on a CPU with stand-in models
+    (course_tools.rehearsal). ``jobs`` notebooks run at once, each waiting for the notebooks it
+    reads from (default: 2 on the tiny profile, whose notebooks use one CPU thread each; 1
+    elsewhere, where they share one GPU)."""
     if rehearse and profile in ("tiny", "auto"):
         raise ValueError(
             f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself the rehearsal. "

@@ -1,5 +1,5 @@
-"""Helpers for the RLHF with TRL course: what the notebooks reuse, and what is not the lesson.
-Every module imports on both TRL stacks. One line each:
+"""Helpers for the RLHF with TRL course: what the notebooks reuse, and what is not the lesson. Every
+module imports on both TRL stacks. One line each:
 
 What the lessons use
     answers      the final number of a solution or an output, and whether it is right
@@ -22,6 +22,6 @@ Settings and runtime the lessons need
     overview     the course at a glance: each lesson's memory and time on the real profiles
     results      what a notebook leaves behind: metrics.json, and whether an RL run learned
 
-The machinery that runs, rehearses, reports and publishes the course is the ``course_tools`` package,
-which imports this one and is never imported by it or by a notebook.
+The machinery that runs, rehearses, reports and publishes the course is the ``course_tools``
+package, which imports this one and is never imported by it or by a notebook.
 """

@@ -1,14 +1,15 @@
-"""Keep one real batch of a PPO, GRPO or RLOO run, so that a notebook can redo the trainer's maths by hand.
+"""Keep one real batch of a PPO, GRPO or RLOO run, so that a notebook can redo the trainer's maths
+by hand.
 
-``BatchWatch(trainer, step)`` is attached before ``trainer.train()``. For the first batch generated at or
-after ``step`` it keeps what the trainer computed (each reward function's scores, the advantages) and,
-from a plain forward pass of the policy and of the reference model (not TRL's code), the
-log-probability of every completion token. For the first update on that batch it keeps the update's
-inputs, the policy's and the reference's log-probabilities just before it, and what the trainer
-returned and logged (loss, KL). It only reads: training runs exactly as without it.
+``BatchWatch(trainer, step)`` is attached before ``trainer.train()``. For the first batch generated
+at or after ``step`` it keeps what the trainer computed (each reward function's scores, the
+advantages) and, from a plain forward pass of the policy and of the reference model (not TRL's
+code), the log-probability of every completion token. For the first update on that batch it keeps
+the update's inputs, the policy's and the reference's log-probabilities just before it, and what the
+trainer returned and logged (loss, KL). It only reads: training runs exactly as without it.
 
-``PPOWatch(ppo_trainer, step)`` does the same for TRL 0.11's classic ``PPOTrainer.step``: the inputs of
-the watched step with the policy's and the reference's log-probabilities and the value head's
+``PPOWatch(ppo_trainer, step)`` does the same for TRL 0.11's classic ``PPOTrainer.step``: the inputs
+of the watched step with the policy's and the reference's log-probabilities and the value head's
 values just before it, and what ``step`` computed inside (per-token rewards, advantages, returns,
 and the losses of its first mini-batch update).
 
@@ -110,8 +111,9 @@ class BatchWatch:
 
 
 def _ppo_forward(model, queries, responses, pad_id: int) -> dict:
-    """Log-probability and value of every response token, from one plain forward pass of a model with a
-    value head (TRL 0.11's ``AutoModelForCausalLMWithValueHead``) over query + response, right-padded."""
+    """Log-probability and value of every response token, from one plain forward pass of a model
+    with a value head (TRL 0.11's ``AutoModelForCausalLMWithValueHead``) over query + response,
+    right-padded."""
     device = next(model.parameters()).device
     sequences = [torch.cat([q, r]).to(device) for q, r in zip(queries, responses)]
     width = max(len(s) for s in sequences)
@@ -142,8 +144,8 @@ def _ppo_forward(model, queries, responses, pad_id: int) -> dict:
 
 
 class PPOWatch:
-    """Watches TRL 0.11's ``PPOTrainer`` for its ``step``-th call of ``step`` (counting from 0); see the
-    module's docstring. ``record`` is ``None`` until then."""
+    """Watches TRL 0.11's ``PPOTrainer`` for its ``step``-th call of ``step`` (counting from 0); see
+    the module's docstring. ``record`` is ``None`` until then."""
 
     def __init__(self, ppo_trainer, step: int):
         self.record: dict | None = None

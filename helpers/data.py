@@ -362,9 +362,9 @@ def _read_genre_file(path: Path) -> list[dict]:
 
 
 def genre_corpus(styles: bool = True) -> list[dict]:
-    """The course's hand-written genre sentences, natural prose the tiny classifier trains on besides
-    the generated ones: ``[{"genre": "horror", "text": "..."}, ...]``. ``styles=False``: the first
-    48 only, narrative sentences in the past tense (the tiny tokenizers' corpus)."""
+    """The course's hand-written genre sentences, natural prose the tiny classifier trains on
+    besides the generated ones: ``[{"genre": "horror", "text": "..."}, ...]``. ``styles=False``: the
+    first 48 only, narrative sentences in the past tense (the tiny tokenizers' corpus)."""
     return _read_genre_file(GENRE_FILE) + (_read_genre_file(GENRE_STYLES_FILE) if styles else [])
 
 
@@ -425,12 +425,11 @@ def load_genre_texts(source: str = "generated", per_genre: int = 200, seed: int 
 
 
 def genre_classifier_examples(rows: list[dict], prompts: list[str], seed: int = 0) -> list[dict]:
-    """Training examples for the genre classifier: each text, a cut-off prefix of it (PPO's responses
-    stop mid-sentence), the text inside a neutral frame (speech, memory), and as many texts of no
-    genre, labelled 'other': empty strings, garbage, bare prompts, one word repeated, and halves of
-    two different genres' texts glued together.
-    Without the 'other' examples, a classifier trained on genres alone scored garbage 0.996 and
-    PPO learned to write garbage."""
+    """Training examples for the genre classifier: each text, a cut-off prefix of it (PPO's
+    responses stop mid-sentence), the text inside a neutral frame (speech, memory), and as many
+    texts of no genre, labelled 'other': empty strings, garbage, bare prompts, one word repeated,
+    and halves of two different genres' texts glued together. Without the 'other' examples, a
+    classifier trained on genres alone scored garbage 0.996 and PPO learned to write garbage."""
     rng = random.Random(seed)
     examples = []
     for row in rows:

@@ -192,8 +192,9 @@ def device_report() -> dict:
 
 
 def cpu_native_bf16() -> bool:
-    """Does this CPU have bf16 instructions (AVX512-BF16 or AMX, read from /proc/cpuinfo on Linux)? Elsewhere,
-    or without them, bf16 is emulated on a CPU and slower than fp32, so the answer is False."""
+    """Does this CPU have bf16 instructions (AVX512-BF16 or AMX, read from /proc/cpuinfo on Linux)?
+    Elsewhere, or without them, bf16 is emulated on a CPU and slower than fp32, so the answer is
+    False."""
     try:
         flags = Path("/proc/cpuinfo").read_text().split()
     except OSError:
@@ -276,9 +277,9 @@ def use_one_thread() -> None:
 def headless() -> bool:
     """True when nobody is looking: the course runner, the tests and nbmake set ``RLHF_HEADLESS=1``.
 
-    Interactive widgets are then drawn once, statically: papermill and nbclient can wait forever on a
-    cell that displays ``ipywidgets.interactive`` (papermill#723, nbclient#312; seen once in our CI).
-    Set it yourself when you execute the notebooks with papermill.
+    Interactive widgets are then drawn once, statically: papermill and nbclient can wait forever on
+    a cell that displays ``ipywidgets.interactive`` (papermill#723, nbclient#312; seen once in our
+    CI). Set it yourself when you execute the notebooks with papermill.
     """
     return os.environ.get("RLHF_HEADLESS", "0").lower() in ("1", "true", "yes")
 
@@ -316,16 +317,17 @@ def storage_root() -> Path:
 
 
 def halfway_save_steps(total_steps: int) -> int:
-    """``save_steps`` that write one checkpoint, just past half-way, and none at the last step: enough to
-    resume after a disconnect, once. On Google Drive each checkpoint deleted later (by rotation, or at
-    the end) sits in Drive's Trash against the 15 GB free quota until the Trash is emptied."""
+    """``save_steps`` that write one checkpoint, just past half-way, and none at the last step:
+    enough to resume after a disconnect, once. On Google Drive each checkpoint deleted later (by
+    rotation, or at the end) sits in Drive's Trash against the 15 GB free quota until the Trash is
+    emptied."""
     return total_steps // 2 + 1
 
 
 def skip_final_checkpoint():
-    """A TrainerCallback (transformers: the modern stack) that skips the checkpoint transformers writes at the
-    last step whatever ``save_steps`` says: the notebook saves the trained model itself, and on Drive the
-    checkpoint would only go to the Trash."""
+    """A TrainerCallback (transformers: the modern stack) that skips the checkpoint transformers
+    writes at the last step whatever ``save_steps`` says: the notebook saves the trained model
+    itself, and on Drive the checkpoint would only go to the Trash."""
     from transformers import TrainerCallback
 
     class SkipFinalCheckpoint(TrainerCallback):

@@ -39,8 +39,8 @@ class StopAtAnswer(StoppingCriteria):
 
 
 def format_prompts(tokenizer, questions: list[str], prompt_format: str = "sft") -> list[str]:
-    """'sft': 'Question: ...\\nAnswer:' (notebooks 02, 03); 'chat': the system prompt and question in the
-    model's chat template (notebook 04)."""
+    """'sft': 'Question: ...\\nAnswer:' (notebooks 02, 03); 'chat': the system prompt and question
+    in the model's chat template (notebook 04)."""
     if prompt_format == "sft":
         return [sft_prompt(q) for q in questions]
     if prompt_format == "chat":
@@ -207,9 +207,10 @@ def _flat(result: dict) -> dict:
 
 
 def mcnemar_p(gained: int, lost: int) -> float:
-    """Exact two-sided McNemar test of a paired before/after comparison: the chance, were training to
-    change nothing, that the problems which changed verdict split at least this unevenly between
-    `gained` (wrong -> right) and `lost` (right -> wrong). Problems that kept their verdict say nothing.
+    """Exact two-sided McNemar test of a paired before/after comparison: the chance, were training
+    to change nothing, that the problems which changed verdict split at least this unevenly between
+    `gained` (wrong -> right) and `lost` (right -> wrong). Problems that kept their verdict say
+    nothing.
 
     >>> mcnemar_p(12, 2)
     0.0129
@@ -222,9 +223,9 @@ def mcnemar_p(gained: int, lost: int) -> float:
 
 
 def paired_change(before: dict, after: dict, kind: str = "lenient") -> dict:
-    """Problem by problem (the same problems before and after): how many went from wrong to right, from
-    right to wrong, and McNemar's p-value of that split. Tighter than comparing two intervals, because
-    each problem is its own control."""
+    """Problem by problem (the same problems before and after): how many went from wrong to right,
+    from right to wrong, and McNemar's p-value of that split. Tighter than comparing two intervals,
+    because each problem is its own control."""
     pairs = list(zip(before["samples"], after["samples"]))
     if len(pairs) != before["sample_size"] or any(b["question"] != a["question"] for b, a in pairs):
         raise ValueError(
@@ -239,7 +240,8 @@ def paired_report(change: dict) -> str:
     """One line: how many problems changed verdict each way, McNemar's p, and what it means.
 
     >>> print(paired_report({"kind": "lenient", "gained": 12, "lost": 2, "p_value": 0.0129}))
-    lenient, problem by problem: 12 wrong -> right, 2 right -> wrong (McNemar p = 0.0129: unlikely to be chance)
+    lenient, problem by problem: 12 wrong -> right, 2 right -> wrong (McNemar p = 0.0129: unlikely
+    to be chance)
     """
     meaning = (
         "unlikely to be chance"
@@ -253,8 +255,8 @@ def paired_report(change: dict) -> str:
 
 
 def eval_block(before: dict, after: dict) -> dict:
-    """The ``eval`` block of a notebook's metrics.json: accuracy before and after, with sample size, and
-    the paired change of the lenient verdicts (`paired_change`).
+    """The ``eval`` block of a notebook's metrics.json: accuracy before and after, with sample size,
+    and the paired change of the lenient verdicts (`paired_change`).
 
     >>> eval_block(before, after)["after"]["lenient"]
     0.0833

@@ -7,10 +7,10 @@ of ``helpers.profiles``, which says so at import if one is missing).
 A record: the notebook's file; its stack (00 runs on either, the runner uses modern); its profile
 section (``helpers.profiles``); its title; what a student learns; the prompt length in tokens that
 the memory and time estimates assume where the notebook does not measure its own (04 measures its
-longest prompt); which earlier notebook's output folder it reads (parameter -> notebook); whether its
-cpu profile keeps the lesson, so that Colab's CPU runtime may take it instead of a GPU (``cpu_runtime``);
-and what the course report shows of it (``report``: GSM8K stages as (label, "before" | "after" |
-"contrast"), a genre-reward row's label, or the preference section).
+longest prompt); which earlier notebook's output folder it reads (parameter -> notebook); whether
+its cpu profile keeps the lesson, so that Colab's CPU runtime may take it instead of a GPU
+(``cpu_runtime``); and what the course report shows of it (``report``: GSM8K stages as (label,
+"before" | "after" | "contrast"), a genre-reward row's label, or the preference section).
 """
 
 from __future__ import annotations
@@ -109,8 +109,9 @@ class LessonError(ValueError):
 
 
 def check_lessons(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[dict]:
-    """The records, or a LessonError that names the record and what to change. Notebook files are looked
-    for only where the notebooks folder exists (a checkout; an installed package has none)."""
+    """The records, or a LessonError that names the record and what to change. Notebook files are
+    looked for only where the notebooks folder exists (a checkout; an installed package has
+    none)."""
     seen = set()
     for lesson in lessons:
         name = lesson.get("notebook", "?")
@@ -140,8 +141,8 @@ def check_lessons(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> l
 
 
 def unlisted_notebooks(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
-    """Notebook files in the folder that no record names: the runner skips them and the publisher's check
-    fails on them, both naming them."""
+    """Notebook files in the folder that no record names: the runner skips them and the publisher's
+    check fails on them, both naming them."""
     listed = {lesson["notebook"] for lesson in lessons}
     return sorted(path.name for path in notebooks_dir.glob("*.ipynb") if path.name not in listed)
 

@@ -1,6 +1,6 @@
 """The course at a glance: what each lesson teaches, and what it needs on each real profile's GPU
-(peak memory from ``helpers.memory``, time from ``helpers.timing``). Notebook 00 shows it; the publisher
-writes the same figures into the README and under each notebook's title.
+(peak memory from ``helpers.memory``, time from ``helpers.timing``). Notebook 00 shows it; the
+publisher writes the same figures into the README and under each notebook's title.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ PROFILE_NAMES = {"rtx2080ti-11gb": "11 GB", "t4-16gb": "T4", "a100-40gb": "A100"
 
 
 def needs(section: str) -> dict:
-    """Per real profile: estimated peak GPU memory (GB) and the time (a helpers.timing.TimeEstimate, a range)
-    on that profile's GPU class."""
+    """Per real profile: estimated peak GPU memory (GB) and the time (a helpers.timing.TimeEstimate,
+    a range) on that profile's GPU class."""
     settings = {name: PROFILES[name].notebook(section, rehearsal=False) for name in PROFILE_NAMES}
     return {
         name: (

@@ -1,4 +1,5 @@
-"""Precision: which dtype each model is loaded in, which mixed precision trains it, checked before step one.
+"""Precision: which dtype each model is loaded in, which mixed precision trains it, checked before
+step one.
 
     plan = precision_plan(settings.precision, settings.device)  # one plan per profile and card
     base = AutoModelForCausalLM.from_pretrained(path, dtype=plan.frozen_dtype)  # weights that do not train
@@ -11,8 +12,9 @@ The contracts, each a crash, an overflow or a silent error on a T4 or an RTX 208
 
 - under fp16 mixed precision every trainable parameter is fp32: torch's GradScaler unscales fp32
   gradients only (fp16 ones: "Attempting to unscale FP16 gradients"; bf16 ones: "not implemented for
-  'BFloat16'", pytorch issue 127176). TRL 1.16 casts the LoRA adapters of a 4-bit model to bf16 when it
-  builds the trainer, so QLoRA on an fp16 card needs ``trainables_to_fp32`` before its first step;
+  'BFloat16'", pytorch issue 127176). TRL 1.16 casts the LoRA adapters of a 4-bit model to bf16 when
+  it builds the trainer, so QLoRA on an fp16 card needs ``trainables_to_fp32`` before its first
+  step;
 - frozen weights (a LoRA base, a reward encoder) have the dtype the plan states;
 - the policy's logits are finite on the longest prompt plus the full completion, computed in the
   trainer's precision (fp16 tops out at 65,504; the Qwen2 family is reported to overflow in fp16:
@@ -76,7 +78,8 @@ class PrecisionPlan:
 
 def precision_plan(precision: str, device: str, mixed: bool = True) -> PrecisionPlan:
     """The plan for a profile's `precision` on `device` ("cuda" or "cpu"), here or in a rehearsal.
-    ``mixed=False``: the trainer uses no mixed precision (TRL 0.11's PPO), only frozen weights are 16-bit.
+    ``mixed=False``: the trainer uses no mixed precision (TRL 0.11's PPO), only frozen weights are
+    16-bit.
 
     >>> precision_plan("fp32", "cpu").frozen
     'float32'
@@ -105,8 +108,9 @@ def _dtypes(parameters) -> dict:
 
 
 def trainables_to_fp32(model, plan: PrecisionPlan) -> int:
-    """Under fp16 mixed precision, put every 16-bit trainable parameter back in fp32, before the optimizer
-    exists (its states would otherwise be created in 16 bits). Returns how many it moved."""
+    """Under fp16 mixed precision, put every 16-bit trainable parameter back in fp32, before the
+    optimizer exists (its states would otherwise be created in 16 bits). Returns how many it
+    moved."""
     import torch
 
     if plan.amp != "fp16":
@@ -192,9 +196,9 @@ def check_precision(
     preflight_ids=None,
     moved_to_fp32: int = 0,
 ) -> dict:
-    """Check the contracts on the model that trains (and on the named `frozen` models, with the dtype
-    each should have: ``{"reward encoder": (encoder, plan.frozen)}``); the ``precision`` block of
-    metrics.json. Raises PrecisionError before any step when a contract is broken."""
+    """Check the contracts on the model that trains (and on the named `frozen` models, with the
+    dtype each should have: ``{"reward encoder": (encoder, plan.frozen)}``); the ``precision`` block
+    of metrics.json. Raises PrecisionError before any step when a contract is broken."""
     _check_trainable(model, plan)
     frozen_base = [p for p in model.parameters() if not p.requires_grad and p.is_floating_point()]
     if frozen_base and any(p.requires_grad for p in model.parameters()):
@@ -215,8 +219,8 @@ def check_precision(
 
 
 def preflight_input(tokenizer, prompt: str, completion_tokens: int):
-    """Token ids of `prompt` followed by `completion_tokens` real tokens (the prompt's own, repeated):
-    the longest input the trainer will score."""
+    """Token ids of `prompt` followed by `completion_tokens` real tokens (the prompt's own,
+    repeated): the longest input the trainer will score."""
     import torch
 
     ids = tokenizer(prompt, return_tensors="pt").input_ids[0]
@@ -225,9 +229,9 @@ def preflight_input(tokenizer, prompt: str, completion_tokens: int):
 
 
 def four_bit_config(requested: bool, plan: PrecisionPlan):
-    """A 4-bit (QLoRA-style NF4) quantisation config computing in the plan's 16-bit dtype, or None with
-    the reason when it cannot be had here. bitsandbytes loads NF4 weights on a CUDA GPU, and on a CPU
-    too, which is how a rehearsal runs the QLoRA path (TRL's bf16 cast included)."""
+    """A 4-bit (QLoRA-style NF4) quantisation config computing in the plan's 16-bit dtype, or None
+    with the reason when it cannot be had here. bitsandbytes loads NF4 weights on a CUDA GPU, and on
+    a CPU too, which is how a rehearsal runs the QLoRA path (TRL's bf16 cast included)."""
     import torch
 
     if not requested:
@@ -253,9 +257,10 @@ def four_bit_config(requested: bool, plan: PrecisionPlan):
 
 
 def keep_4bit_trainable_on_cpu(model) -> None:
-    """On a CPU, stop bitsandbytes (0.50) repacking 4-bit weights into its CPU inference layout the first
-    time the model runs in eval mode: training afterwards fails in that layout ("a view of a leaf
-    Variable ... in-place"). Nothing changes on a GPU. This is what lets a rehearsal run QLoRA."""
+    """On a CPU, stop bitsandbytes (0.50) repacking 4-bit weights into its CPU inference layout the
+    first time the model runs in eval mode: training afterwards fails in that layout ("a view of a
+    leaf Variable ... in-place"). Nothing changes on a GPU. This is what lets a rehearsal run
+    QLoRA."""
     for module in model.modules():
         if hasattr(module, "support_avx512bf16_for_cpu"):
             module.support_avx512bf16_for_cpu = False

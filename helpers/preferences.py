@@ -6,9 +6,9 @@
     batch = sample(policy, tokenizer, prompts, max_new_tokens=14)   # texts, and the ids KL needs
     kl_per_text(policy, reference, batch)         # sum over a text's tokens of log pi - log pi_ref
 
-A "gold" scorer stands in for the people who label: it is what a preference is *really* about,
-and what the proxy (the reward model learned from a few noisy comparisons) can only approximate.
-Gao et al. (2022, "Scaling Laws for Reward Model Overoptimization") used the same set-up.
+A "gold" scorer stands in for the people who label: it is what a preference is *really* about, and
+what the proxy (the reward model learned from a few noisy comparisons) can only approximate. Gao et
+al. (2022, "Scaling Laws for Reward Model Overoptimization") used the same set-up.
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ def simulated_preferences(
     tie_margin: float = 0.0,
     seed: int = 0,
 ) -> tuple[list[dict], int]:
-    """One comparison per prompt, labelled by a simulated annotator: it calls two completions whose gold scores
-    differ by less than `tie_margin` a tie (dropped, as preference datasets drop ties), otherwise prefers the one
-    with the higher gold score, and with probability `noise` (a careless click) the other one.
+    """One comparison per prompt, labelled by a simulated annotator: it calls two completions whose
+    gold scores differ by less than `tie_margin` a tie (dropped, as preference datasets drop ties),
+    otherwise prefers the one with the higher gold score, and with probability `noise` (a careless
+    click) the other one.
 
-    Returns the rows and the number of ties. Rows have ``prompt``, ``chosen``, ``rejected`` (TRL's preference
-    format), ``gold_margin`` (gold of chosen minus rejected: negative where the annotator erred) and ``flipped``."""
+    Returns the rows and the number of ties. Rows have ``prompt``, ``chosen``, ``rejected`` (TRL's
+    preference format), ``gold_margin`` (gold of chosen minus rejected: negative where the annotator
+    erred) and ``flipped``."""
     if not 0 <= noise < 0.5:
         raise PreferenceDataError(
             f"noise is the share of flipped labels, in [0, 0.5), not {noise!r}: at 0.5 the "
@@ -76,8 +78,8 @@ def simulated_preferences(
 def clean_pairs(rows: list[dict]) -> tuple[list[dict], dict]:
     """The usable pairs, and how many were dropped for each reason (never silently).
 
-    A pair is dropped when a column is missing or not text, a completion is empty (or only spaces), or
-    chosen and rejected are the same text: such a pair teaches a reward model nothing, and the
+    A pair is dropped when a column is missing or not text, a completion is empty (or only spaces),
+    or chosen and rejected are the same text: such a pair teaches a reward model nothing, and the
     Bradley-Terry loss of two equal rewards is log 2 whatever the model does."""
     kept, dropped = [], {"missing column": 0, "empty text": 0, "identical chosen and rejected": 0}
     for row in rows:
@@ -158,8 +160,8 @@ def win_rate(scores: list[float], baseline: list[float]) -> dict:
 
 @dataclass
 class Samples:
-    """Sampled completions with the token ids that score them again: prompt ids left-padded, completion
-    ids with a mask that ends after the first end-of-text."""
+    """Sampled completions with the token ids that score them again: prompt ids left-padded,
+    completion ids with a mask that ends after the first end-of-text."""
 
     prompts: list
     completions: list
@@ -182,8 +184,8 @@ def sample(
     seed: int = 0,
     progress: str | None = None,
 ) -> Samples:
-    """One sampled completion per prompt (temperature 1, no top-k: the policy's own distribution); with `progress`,
-    a progress bar of that name."""
+    """One sampled completion per prompt (temperature 1, no top-k: the policy's own distribution);
+    with `progress`, a progress bar of that name."""
     import torch
     from tqdm.auto import tqdm
 
@@ -248,8 +250,9 @@ def sample(
 
 
 def kl_per_text(policy, reference, samples: Samples, batch_size: int = 32) -> list[float]:
-    """KL from the reference of each sampled text: the sum over its tokens of log pi - log pi_ref ("k1", the
-    unit of notebooks 01 and 05), whose mean over the policy's own samples estimates KL(pi || pi_ref)."""
+    """KL from the reference of each sampled text: the sum over its tokens of log pi - log pi_ref
+    ("k1", the unit of notebooks 01 and 05), whose mean over the policy's own samples estimates
+    KL(pi || pi_ref)."""
     from helpers.by_hand import completion_logps
 
     values = []
@@ -294,9 +297,9 @@ def make_reward_model_scorer(reward_model, tokenizer, batch_size: int = 32, max_
 
 
 def turn_of_gold(points: list[dict], fall: float = 0.05) -> dict:
-    """Where, along one run's checkpoints (each with ``kl``, ``proxy``, ``gold``), the gold reward peaked, and how
-    far gold fell and proxy rose after that peak. ``turned``: over-optimisation, gold fell by more than `fall`
-    after its peak while the proxy rose."""
+    """Where, along one run's checkpoints (each with ``kl``, ``proxy``, ``gold``), the gold reward
+    peaked, and how far gold fell and proxy rose after that peak. ``turned``: over-optimisation,
+    gold fell by more than `fall` after its peak while the proxy rose."""
     if not points:
         raise ValueError("No checkpoints to read.")
     peak = max(range(len(points)), key=lambda i: points[i]["gold"])

@@ -37,8 +37,8 @@ class Profile:
     def notebook(self, section: str, rehearsal: Optional[bool] = None) -> SimpleNamespace:
         """This profile's settings for one notebook, as attributes: ``settings.model_id``.
 
-        In a rehearsal (``rehearsal``, by default ``rehearsing()``) a real profile's counts are cut to
-        REHEARSAL_CUTS."""
+        In a rehearsal (``rehearsal``, by default ``rehearsing()``) a real profile's counts are cut
+        to REHEARSAL_CUTS."""
         if section not in self.notebooks:
             raise KeyError(
                 f"Profile {self.name!r} has no section {section!r}; it has {sorted(self.notebooks)}."
@@ -65,10 +65,11 @@ PPO_EPOCHS = 4  # TRL 0.11's PPOConfig default: passes over each batch
 
 
 def rloo_like_ppo(genre_ppo: dict, **rloo) -> dict:
-    """Notebook 05's RLOO settings, matched update for update to notebook 01's PPO: the same texts per
-    step (``generation_batch_size`` = PPO's ``batch_size``), per gradient update (``per_device_train_batch_size``
-    = ``mini_batch_size``), passes over each batch (``num_iterations`` = ``ppo_epochs``), learning rate,
-    text length and number of batches. ``max_steps`` counts RLOO's gradient updates."""
+    """Notebook 05's RLOO settings, matched update for update to notebook 01's PPO: the same texts
+    per step (``generation_batch_size`` = PPO's ``batch_size``), per gradient update
+    (``per_device_train_batch_size`` = ``mini_batch_size``), passes over each batch
+    (``num_iterations`` = ``ppo_epochs``), learning rate, text length and number of batches.
+    ``max_steps`` counts RLOO's gradient updates."""
     updates_per_batch = genre_ppo["batch_size"] // genre_ppo["mini_batch_size"] * PPO_EPOCHS
     return dict(
         policy_model=genre_ppo["policy_model"],
@@ -87,8 +88,9 @@ def rloo_like_ppo(genre_ppo: dict, **rloo) -> dict:
 
 
 def preferences_like_rloo(genre_ppo: dict, **values) -> dict:
-    """Notebook 06's settings: its RLOO runs batch like notebook 05's (01's texts per batch and per update), on
-    01's policy and its classifier as the gold labeller; the rest (pairs, reward model, DPO, the sweep) is given."""
+    """Notebook 06's settings: its RLOO runs batch like notebook 05's (01's texts per batch and per
+    update), on 01's policy and its classifier as the gold labeller; the rest (pairs, reward model,
+    DPO, the sweep) is given."""
     return dict(
         policy_model=genre_ppo["policy_model"],
         classifier_model=genre_ppo["classifier_model"],
@@ -548,8 +550,8 @@ PROFILES = {
 
 
 def check_sections(profiles: dict[str, Profile], lessons: list[dict]) -> None:
-    """Every lesson's section in every profile, and a cut for every section in REHEARSAL_CUTS, or a LessonError
-    that names what is missing."""
+    """Every lesson's section in every profile, and a cut for every section in REHEARSAL_CUTS, or a
+    LessonError that names what is missing."""
     for lesson in lessons:
         section = lesson["section"]
         lacking = [name for name, profile in profiles.items() if section not in profile.notebooks]

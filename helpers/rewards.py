@@ -1,4 +1,5 @@
-"""Heuristic reward functions for GRPO, in TRL's convention: ``f(completions, **kwargs) -> list[float]``.
+"""Heuristic reward functions for GRPO, in TRL's convention: ``f(completions, **kwargs) ->
+list[float]``.
 
 A completion may be a plain string or a chat completion (a list of message dicts); each function
 returns one finite float per completion and never raises: a None, a number, a malformed message
@@ -28,7 +29,8 @@ from helpers.answers import extract_answer, is_correct
 
 
 def completion_text(completion) -> str:
-    """The text of a completion: a string as is; a chat completion's message contents joined; else ''.
+    """The text of a completion: a string as is; a chat completion's message contents joined; else
+    ''.
 
     >>> completion_text([{"role": "assistant", "content": "<answer>4</answer>"}])
     '<answer>4</answer>'
@@ -173,7 +175,8 @@ def make_hybrid_reward(
 def make_classifier_scorer(
     classifier, tokenizer, label: str, batch_size: int = 32, max_length: int = 128
 ) -> Callable:
-    """A learned scorer: the classifier's probability of `label` for each text (notebooks 01 and 05).
+    """A learned scorer: the classifier's probability of `label` for each text (notebooks 01 and
+    05).
 
     The classifier keeps its own tokenizer: the policy's tokens mean nothing to it, so the scorer
     reads decoded text. An unknown label is an error that lists the classifier's labels.
@@ -247,8 +250,8 @@ def make_similarity_scorer(encoder, batch_size: int = 64) -> Callable:
 
 
 def completion_log(output_dir):
-    """Every completion GRPO logged (``log_completions=True`` writes ``completions/*.parquet``), one row
-    each, with its step, text, length, each reward function's score, and the total."""
+    """Every completion GRPO logged (``log_completions=True`` writes ``completions/*.parquet``), one
+    row each, with its step, text, length, each reward function's score, and the total."""
     from pathlib import Path
 
     import pandas as pd

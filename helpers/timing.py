@@ -6,23 +6,24 @@ Not a measurement: each training notebook prints it before training and its meas
 step after, so the two can be compared on your card. Every GPU time is a range, ``low-high``: the
 low end takes the optimistic constant of each pair below (a fast host CPU, host and GPU working at
 once), the **high end** the pessimistic one (Colab's slow host, no overlap); plan a session around
-the high end. The cpu profile's machine is measured (``GPUS["CPU"]``): one figure, not a range.
-What the estimate counts:
+the high end. The cpu profile's machine is measured (``GPUS["CPU"]``): one figure, not a range. What
+the estimate counts:
 
 - **generation** with transformers' ``generate``: one decoding step per new token for the whole
   batch. A step costs the host's fixed cost per decoder layer (eager PyTorch launches ~40 kernels a
   layer, and ``generate`` waits for the GPU every token), plus, for a LoRA model that TRL does not
   merge for generation (TRL 1.16 ``trl/models/utils.py`` only unwraps it), a share of a layer per
-  adapted linear; and the GPU reading every weight once (fp32 weights under 16-bit autocast are
-  cast anew each step: 8 bytes a weight; 4-bit weights are dequantised, 4.5 bytes a weight);
+  adapted linear; and the GPU reading every weight once (fp32 weights under 16-bit autocast are cast
+  anew each step: 8 bytes a weight; 4-bit weights are dequantised, 4.5 bytes a weight);
 - **training**: about 6 x parameters x tokens floating-point operations for a forward and backward
   pass (8 x with gradient checkpointing, which runs the forward twice; 4 x plus the recomputation
   when the base weights are frozen under LoRA; 2 x for a forward pass alone), at a fraction of the
-  card's peak for the precision that runs: 16-bit tensor cores under fp16/bf16 mixed precision,
-  the fp32 rate for TRL 0.11's PPO (notebooks 01 and 03 use no mixed precision) and for bf16 on a
-  card without native bf16 (T4, RTX 2080 Ti); never less than the kernel launches of its layers;
+  card's peak for the precision that runs: 16-bit tensor cores under fp16/bf16 mixed precision, the
+  fp32 rate for TRL 0.11's PPO (notebooks 01 and 03 use no mixed precision) and for bf16 on a card
+  without native bf16 (T4, RTX 2080 Ti); never less than the kernel launches of its layers;
 - **the optimizer step**, which small updates repeat thousands of times (05, 06): AdamW reads and
-  writes its fp32 state for every trainable parameter, plus a cost per parameter tensor and per step;
+  writes its fp32 state for every trainable parameter, plus a cost per parameter tensor and per
+  step;
 - a fixed cost per RL step outside the model (rewards, tokenising, TRL's bookkeeping).
 
 The constants come from published measurements, with their setups written next to them, and
@@ -212,8 +213,8 @@ def _pick(value, end: int):
 
 
 def _flops_per_second(card: dict, end: int, precision: str) -> float:
-    """The rate training and forward passes run at: 16-bit tensor cores under fp16/bf16 mixed precision
-    (bf16 only where the card has it natively), else the fp32 rate."""
+    """The rate training and forward passes run at: 16-bit tensor cores under fp16/bf16 mixed
+    precision (bf16 only where the card has it natively), else the fp32 rate."""
     fp32 = card.get("tflops_fp32", card["tflops"])  # a card given by its measured matmul rate alone
     if "efficiency" in card:  # measured (the CPU)
         return fp32 * 1e12 * card["efficiency"]
@@ -233,8 +234,9 @@ def _memory_seconds(card: dict, nbytes: float) -> float:
 
 
 def adapted_linears(spec) -> int:
-    """Linear layers LoRA's target_modules="all-linear" wraps: 7 a layer in Qwen2/Llama (q, k, v, o, gate,
-    up, down; recognised by grouped-query attention), 4 in GPT-2 (c_attn, c_proj, c_fc, mlp.c_proj)."""
+    """Linear layers LoRA's target_modules="all-linear" wraps: 7 a layer in Qwen2/Llama (q, k, v, o,
+    gate, up, down; recognised by grouped-query attention), 4 in GPT-2 (c_attn, c_proj, c_fc,
+    mlp.c_proj)."""
     return spec.num_layers * (7 if spec.kv_size < spec.hidden_size else 4)
 
 
@@ -252,11 +254,11 @@ def _decode_seconds(
     precision: str = "fp16",
     cuda_graphs: bool = False,
 ) -> float:
-    """Seconds for `steps` decoding steps of one generate call of `batch` sequences: the host's fixed cost
-    per layer (and per unmerged LoRA linear), the GPU reading `weight_bytes` and the KV cache of `context`
-    tokens, and the arithmetic (2 x parameters per token, which only a CPU notices). The low end lets host
-    and GPU overlap (the largest counts); the high end adds the host's cost to the GPU's. CUDA graphs
-    (vLLM) remove the host's part."""
+    """Seconds for `steps` decoding steps of one generate call of `batch` sequences: the host's
+    fixed cost per layer (and per unmerged LoRA linear), the GPU reading `weight_bytes` and the KV
+    cache of `context` tokens, and the arithmetic (2 x parameters per token, which only a CPU
+    notices). The low end lets host and GPU overlap (the largest counts); the high end adds the
+    host's cost to the GPU's. CUDA graphs (vLLM) remove the host's part."""
     if weight_bytes is None:
         weight_bytes = spec.parameters * bytes_per_weight
     kv_bytes = batch * context * spec.num_layers * 2 * spec.kv_size * 2
@@ -276,9 +278,9 @@ def _decode_seconds(
 def _weight_bytes(
     spec, *, lora: bool = False, four_bit: bool = False, autocast: bool = False
 ) -> float:
-    """Bytes a decoding step reads: 4-bit linears dequantised to fp16 at batch > 1 (bitsandbytes reads 0.5,
-    writes 2, the product reads 2) with the rest in 16 bits; a 16-bit base under LoRA (2); fp32 weights (4),
-    which 16-bit autocast casts anew every step (read 4, write 2, read 2)."""
+    """Bytes a decoding step reads: 4-bit linears dequantised to fp16 at batch > 1 (bitsandbytes
+    reads 0.5, writes 2, the product reads 2) with the rest in 16 bits; a 16-bit base under LoRA
+    (2); fp32 weights (4), which 16-bit autocast casts anew every step (read 4, write 2, read 2)."""
     if four_bit:
         return spec.linear_parameters * 4.5 + (spec.parameters - spec.linear_parameters) * 2
     if lora:
@@ -299,8 +301,9 @@ def _train_seconds(
     forward_only: bool = False,
     lora_modules: int = 0,
 ) -> float:
-    """Forward and backward passes over `tokens` in `micro_batches`: the FLOPs at the precision's rate, and
-    never less than the host's kernel launches (a backward pass launches about twice a forward's kernels)."""
+    """Forward and backward passes over `tokens` in `micro_batches`: the FLOPs at the precision's
+    rate, and never less than the host's kernel launches (a backward pass launches about twice a
+    forward's kernels)."""
     if forward_only:
         factor, passes = 2, 1
     else:
@@ -324,8 +327,8 @@ def _optimizer_seconds(card: dict, end: int, steps: int, trainable: int, tensors
 
 
 def _trainable(spec, lora: bool, rank: int = 16) -> tuple[int, int]:
-    """Trainable parameters and parameter tensors: every weight (about 12 tensors a layer plus embeddings and
-    the final norm), or LoRA's A and B matrices on every linear."""
+    """Trainable parameters and parameter tensors: every weight (about 12 tensors a layer plus
+    embeddings and the final norm), or LoRA's A and B matrices on every linear."""
     if lora:
         return spec.lora_parameters(rank, "all-linear"), 2 * adapted_linears(spec)
     return spec.parameters, 12 * spec.num_layers + 4
@@ -342,8 +345,8 @@ def _evaluation_seconds(
     lora_modules: int = 0,
     batch: int = 16,
 ) -> float:
-    """One evaluate_gsm8k pass: greedy, 16 problems per generate call, every call run to the length limit
-    (with 16 answers, one long one keeps the whole batch going)."""
+    """One evaluate_gsm8k pass: greedy, 16 problems per generate call, every call run to the length
+    limit (with 16 answers, one long one keeps the whole batch going)."""
     return -(-problems // batch) * _decode_seconds(
         spec,
         card,
@@ -358,8 +361,8 @@ def _evaluation_seconds(
 
 
 def _half(card: dict, precision: str) -> str:
-    """The 16-bit dtype frozen weights get (helpers.precision.precision_plan): bf16 wherever the card has it
-    natively, fp16 elsewhere."""
+    """The 16-bit dtype frozen weights get (helpers.precision.precision_plan): bf16 wherever the
+    card has it natively, fp16 elsewhere."""
     return "bf16" if precision != "fp32" and card.get("native_bf16") else "fp16"
 
 
@@ -398,9 +401,9 @@ def _sft(s, card, end, prompt):
 
 
 def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
-    """One TRL 0.11 PPO step, all in fp32 (no mixed precision): generate the batch in chunks, forward passes
-    of the policy (log-probs, values) and the reference, the reward, then ppo_epochs passes in mini-batches,
-    each with its optimizer step."""
+    """One TRL 0.11 PPO step, all in fp32 (no mixed precision): generate the batch in chunks,
+    forward passes of the policy (log-probs, values) and the reference, the reward, then ppo_epochs
+    passes in mini-batches, each with its optimizer step."""
     chunk = (
         4 if section == "genre_ppo" else s.mini_batch_size
     )  # generate's batch: 01 TRL's 4; 03 passes it
@@ -508,11 +511,11 @@ def _rl_seconds(
     rloo: bool = False,
     reward_spec=None,
 ) -> float:
-    """GRPO/RLOO with TRL 1.16: `steps` optimizer steps of gradient_accumulation_steps micro-batches; one
-    generation batch (generation_batch_size completions, by default a step's) serves num_iterations passes.
-    Per generation batch: decoding, the log-prob forward passes TRL needs (RLOO: the old policy's always,
-    the reference's with beta > 0; GRPO: the old policy's only when a batch spans optimizer steps), a reward
-    model's forward pass, the step's fixed cost."""
+    """GRPO/RLOO with TRL 1.16: `steps` optimizer steps of gradient_accumulation_steps
+    micro-batches; one generation batch (generation_batch_size completions, by default a step's)
+    serves num_iterations passes. Per generation batch: decoding, the log-prob forward passes TRL
+    needs (RLOO: the old policy's always, the reference's with beta > 0; GRPO: the old policy's only
+    when a batch spans optimizer steps), a reward model's forward pass, the step's fixed cost."""
     per_micro = s.per_device_train_batch_size
     accumulation = getattr(s, "gradient_accumulation_steps", 1)
     generation_batch = getattr(s, "generation_batch_size", None) or per_micro * accumulation
@@ -717,8 +720,8 @@ def _preferences(s, card, end, prompt):
 def minutes(
     section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len: int | None = None
 ) -> TimeEstimate:
-    """The time a notebook's training (and GSM8K evaluation) takes on `gpu`, from its profile settings: a
-    range on a GPU, one figure on the measured CPU."""
+    """The time a notebook's training (and GSM8K evaluation) takes on `gpu`, from its profile
+    settings: a range on a GPU, one figure on the measured CPU."""
     if gpu not in GPUS:
         raise ValueError(f"Unknown GPU {gpu!r}; estimates exist for {sorted(GPUS)}.")
     card = GPUS[gpu]

@@ -124,8 +124,8 @@ def build(name: str, cache_dir: Path | str | None = None) -> Path:
 
 
 def build_folder(folder: Path, make) -> Path:
-    """``make(work)`` writes a model folder into a temporary folder next to `folder`, renamed to `folder`
-    when done, so that an interrupted build never looks finished. Returns `folder`."""
+    """``make(work)`` writes a model folder into a temporary folder next to `folder`, renamed to
+    `folder` when done, so that an interrupted build never looks finished. Returns `folder`."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))

@@ -3,10 +3,10 @@
     playground = Playground({"base": base_folder, "PPO": policy_folder}, scorers={"P(scifi)": genre_reward})
     playground.panel()          # in a notebook: type a prompt or pick a problem, press "Generate"
 
-Checkpoints are folders, hub ids (as a real profile names its models), or already loaded
-``(model, tokenizer)`` pairs. Scorers follow TRL's
-reward convention, ``f(completions, prompts=..., answer=...) -> list[float]``. With ``problems``
-(GSM8K records) the panel offers them in a drop-down and grades each answer against the reference.
+Checkpoints are folders, hub ids (as a real profile names its models), or already loaded ``(model,
+tokenizer)`` pairs. Scorers follow TRL's reward convention, ``f(completions, prompts=...,
+answer=...) -> list[float]``. With ``problems`` (GSM8K records) the panel offers them in a drop-down
+and grades each answer against the reference.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ class Playground:
         device: str = "cpu",
         dtype=None,
     ):
-        """`dtype`: what a checkpoint given as a folder is loaded in (fp32 by default; transformers 5 would
-        otherwise pick the saved dtype, bf16 on a T4 where the trained policy computes in fp16)."""
+        """`dtype`: what a checkpoint given as a folder is loaded in (fp32 by default; transformers
+        5 would otherwise pick the saved dtype, bf16 on a T4 where the trained policy computes in
+        fp16)."""
         if not checkpoints:
             raise ValueError(
                 "Give the playground at least one checkpoint: {'name': folder or (model, tokenizer)}."
@@ -166,10 +167,12 @@ class Playground:
 
 
 class PreferencePanel:
-    """Label preference pairs yourself (notebook 06): two completions of one prompt, click the better one.
+    """Label preference pairs yourself (notebook 06): two completions of one prompt, click the
+    better one.
 
-    ``labelled()`` returns your choices as preference rows (``prompt``, ``chosen``, ``rejected``), with
-    ``gold_margin`` (the gold scorer's chosen minus rejected) and ``flipped`` (you disagreed with it)."""
+    ``labelled()`` returns your choices as preference rows (``prompt``, ``chosen``, ``rejected``),
+    with ``gold_margin`` (the gold scorer's chosen minus rejected) and ``flipped`` (you disagreed
+    with it)."""
 
     def __init__(self, pairs: list[dict], gold: Callable[[list[str]], list[float]], seed: int = 0):
         import random

@@ -20,9 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Make ``--dist loadgroup`` keep each ``xdist_group`` on one worker. pytest-xdist 3.8 names the group
-    in ``item._nodeid``, which pytest 9 no longer reads (a node's id is ``item._id``), so every group was
-    split and each worker ran both seeds' notebooks."""
+    """Make ``--dist loadgroup`` keep each ``xdist_group`` on one worker. pytest-xdist 3.8 names the
+    group in ``item._nodeid``, which pytest 9 no longer reads (a node's id is ``item._id``), so
+    every group was split and each worker ran both seeds' notebooks."""
     try:
         from _pytest.nodeid import coerce_node_id
     except ImportError:  # an older pytest, where xdist's own hook works

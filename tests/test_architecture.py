@@ -1,6 +1,7 @@
-"""The import graph of the course's own modules: no cycle, counting the imports inside functions too (a
-cycle hidden in a function still ties two modules together); the lessons' package never imports the
-machinery, and neither does a notebook; the registry of lessons imports only the stacks' names."""
+"""The import graph of the course's own modules: no cycle, counting the imports inside functions too
+(a cycle hidden in a function still ties two modules together); the lessons' package never imports
+the machinery, and neither does a notebook; the registry of lessons imports only the stacks'
+names."""
 
 import ast
 import json

@@ -1,6 +1,7 @@
 """Colab as a first-class target: every notebook's setup cell run the way Colab runs it (a stub
 ``google.colab``, a fresh environment that has only what Colab preinstalls), one source for the
-repository URL and the stated numbers, and both stacks resolvable on the Pythons Colab and users have."""
+repository URL and the stated numbers, and both stacks resolvable on the Pythons Colab and users
+have."""
 
 import hashlib
 import json
@@ -53,8 +54,9 @@ def test_the_repository_url_appears_only_where_publish_writes_it():
 
 
 def test_a_fork_changes_its_repository_in_pyproject_and_no_python_source(tmp_path, monkeypatch):
-    """`python -m course_tools.publish --repo ... --ref ...` writes pyproject.toml's [tool.rlhf-course] table (data),
-    and the setup cells it renders read it back; no .py file of the course changes."""
+    """`python -m course_tools.publish --repo ... --ref ...` writes pyproject.toml's
+    [tool.rlhf-course] table (data), and the setup cells it renders read it back; no .py file of the
+    course changes."""
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text((REPO / "pyproject.toml").read_text())
     sources = {path: path.read_bytes() for path in (REPO / "helpers").rglob("*.py")}
@@ -125,8 +127,8 @@ def course_repository(tmp_path_factory):
 
 
 def colab_like_python(stack: str, folder) -> str:
-    """A fresh virtual environment holding what Colab preinstalls (torch and friends, here the stack's
-    packages), and not the course itself."""
+    """A fresh virtual environment holding what Colab preinstalls (torch and friends, here the
+    stack's packages), and not the course itself."""
     venv = folder / "colab-venv"
     subprocess.run(
         [sys.executable, "-m", "venv", "--upgrade-deps", str(venv)], check=True, capture_output=True

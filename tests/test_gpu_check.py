@@ -1,5 +1,6 @@
-"""benchmarks/gpu_check.py: its whole code path at tiny sizes on a CPU, in the GPU machine's environment
-(torch, transformers and peft; no TRL, datasets or bitsandbytes; the working tree only)."""
+"""benchmarks/gpu_check.py: its whole code path at tiny sizes on a CPU, in the GPU machine's
+environment (torch, transformers and peft; no TRL, datasets or bitsandbytes; the working tree
+only)."""
 
 import importlib.util
 import json
@@ -19,8 +20,9 @@ ABSENT_ON_THE_GPU_MACHINE = ("trl", "datasets", "bitsandbytes")
 
 
 def without_packages(python, folder):
-    """A folder of links to every entry of ``python``'s site-packages except TRL, datasets and bitsandbytes
-    (and their metadata): with ``python -S`` and PYTHONPATH on it, they are not installed."""
+    """A folder of links to every entry of ``python``'s site-packages except TRL, datasets and
+    bitsandbytes (and their metadata): with ``python -S`` and PYTHONPATH on it, they are not
+    installed."""
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,

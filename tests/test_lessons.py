@@ -1,6 +1,7 @@
-"""helpers.lessons: one record per lesson. A record that cannot work stops at import with what to change,
-and adding a lesson is one record plus its notebook: its row appears in the course map, the README's map,
-the runner's order (after the notebook it reads from) and the report, with no other module edited."""
+"""helpers.lessons: one record per lesson. A record that cannot work stops at import with what to
+change, and adding a lesson is one record plus its notebook: its row appears in the course map, the
+README's map, the runner's order (after the notebook it reads from) and the report, with no other
+module edited."""
 
 import json
 
@@ -82,8 +83,9 @@ def test_a_lesson_whose_section_a_profile_lacks_is_named():
 
 @pytest.fixture
 def one_more_lesson(tmp_path, monkeypatch):
-    """The course's registry with a seventh lesson appended (05's settings, reading 01's folder, which the
-    runner passes as `genre_run`), and a notebooks folder holding it and a stand-in for that 01."""
+    """The course's registry with a seventh lesson appended (05's settings, reading 01's folder,
+    which the runner passes as `genre_run`), and a notebooks folder holding it and a stand-in for
+    that 01."""
     extra = dict(
         notebook="07_extra_rloo.ipynb",
         stack="modern",

@@ -510,9 +510,10 @@ def test_notebook_06_dpo_and_rloo_raise_the_gold_win_rate(preferences_run):
 def test_notebook_06_without_a_kl_penalty_the_proxy_keeps_rising_and_the_verdict_on_gold_holds(
     preferences_run,
 ):
-    """The tiny profile's over-optimisation sweep: with beta 0 the learned reward rises to the end. Gold then either
-    turns (seeds 0 and 2: gold peaked at KL 21 and 19, then fell 0.50 and 0.42) or, as the notebook says when it
-    does not, ends high: the policy found texts both rate highly (seed 1: gold 0.93 at KL 33, still rising)."""
+    """The tiny profile's over-optimisation sweep: with beta 0 the learned reward rises to the end.
+    Gold then either turns (seeds 0 and 2: gold peaked at KL 21 and 19, then fell 0.50 and 0.42) or,
+    as the notebook says when it does not, ends high: the policy found texts both rate highly (seed
+    1: gold 0.93 at KL 33, still rising)."""
     sweep = preferences_run[1]["over_optimisation"]
     loose = sweep["runs"][str(sweep["loosest_beta"])]
     proxy = [point["proxy"] for point in loose["points"]]

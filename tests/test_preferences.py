@@ -1,5 +1,5 @@
-"""helpers.preferences: simulated labels, bad pairs dropped and counted, splits, calibration, win rates,
-sampling with the ids KL needs, and reading the over-optimisation turn."""
+"""helpers.preferences: simulated labels, bad pairs dropped and counted, splits, calibration, win
+rates, sampling with the ids KL needs, and reading the over-optimisation turn."""
 
 import pytest
 

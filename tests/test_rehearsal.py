@@ -1,5 +1,6 @@
-"""The rehearsal of the real profiles: hub ids and datasets served offline from a stand-in cache, and
-every real profile's notebooks run end to end on this CPU (course_tools.rehearsal, course_tools.runner --rehearse)."""
+"""The rehearsal of the real profiles: hub ids and datasets served offline from a stand-in cache,
+and every real profile's notebooks run end to end on this CPU (course_tools.rehearsal,
+course_tools.runner --rehearse)."""
 
 import json
 import os
@@ -218,9 +219,10 @@ def test_a_rehearsal_takes_the_real_profiles_branches(rehearsal_run):
 
 
 def check_grpo_branches(grpo: dict, profile: str) -> None:
-    """What a real profile's 04 must show, rehearsed or in the real-model tier: its model, memory options,
-    learning rate, warm start, time estimate, the card's precision plan, the clipped share, one checkpoint,
-    and the hand computation on the real code path (LoRA or not, beta = 0 without a reference)."""
+    """What a real profile's 04 must show, rehearsed or in the real-model tier: its model, memory
+    options, learning rate, warm start, time estimate, the card's precision plan, the clipped share,
+    one checkpoint, and the hand computation on the real code path (LoRA or not, beta = 0 without a
+    reference)."""
     from helpers.profiles import PROFILES
 
     grpo_settings = PROFILES[profile].notebook("grpo", rehearsal=False)
@@ -266,8 +268,9 @@ def check_grpo_branches(grpo: dict, profile: str) -> None:
 def test_qlora_with_a_warm_start_is_rehearsed_on_every_fp16_profile(
     profile, rehearsal_hf_home, tmp_path, monkeypatch
 ):
-    """Defects: TRL's bf16 cast of 4-bit adapters under fp16 (a crash at the first step on a T4), and a warm
-    start that did nothing on GPU profiles (and, enabled, trained fp16 weights under fp16)."""
+    """Defects: TRL's bf16 cast of 4-bit adapters under fp16 (a crash at the first step on a T4),
+    and a warm start that did nothing on GPU profiles (and, enabled, trained fp16 weights under
+    fp16)."""
     from .conftest import run_notebook
 
     for name, value in rehearsal.environment(rehearsal_hf_home).items():

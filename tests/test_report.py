@@ -16,7 +16,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def browser_dom(path) -> str:
     """The page as headless Chromium renders it (after its load event), as HTML.
 
-    CI installs Debian's chromium and sets RLHF_REQUIRE_BROWSER=1, so a missing browser fails there."""
+    CI installs Debian's chromium and sets RLHF_REQUIRE_BROWSER=1, so a missing browser fails
+    there."""
     if CHROMIUM is None:
         if os.environ.get("RLHF_REQUIRE_BROWSER"):
             pytest.fail(

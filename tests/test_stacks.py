@@ -82,8 +82,9 @@ def test_every_helpers_module_imports_on_the_legacy_stack(legacy_python):
 def test_the_real_minilm_loads_offline_on_the_legacy_stack_and_barely_sees_a_changed_number(
     legacy_python,
 ):
-    """03's reward in every profile: all-MiniLM-L6-v2 from the hub id, served by its package offline.
-    A solution with one number changed is nearly as similar as the reference itself: the lesson of 03."""
+    """03's reward in every profile: all-MiniLM-L6-v2 from the hub id, served by its package
+    offline. A solution with one number changed is nearly as similar as the reference itself: the
+    lesson of 03."""
     script = (
         "from sentence_transformers import SentenceTransformer\n"
         "from helpers.env import resolve_model\n"

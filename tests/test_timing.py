@@ -1,5 +1,6 @@
-"""helpers.timing: time ranges from a profile's settings, the T4 budget they must keep, and the modelling
-behind them (fp32 PPO, the optimizer step, unmerged LoRA generation, the published T4 anchors)."""
+"""helpers.timing: time ranges from a profile's settings, the T4 budget they must keep, and the
+modelling behind them (fp32 PPO, the optimizer step, unmerged LoRA generation, the published T4
+anchors)."""
 
 import pytest
 
@@ -60,9 +61,9 @@ def test_the_measured_cpu_gives_one_figure(section):
 
 
 def test_trl_0_11_ppo_is_priced_at_the_fp32_rate_on_a_gpu(monkeypatch):
-    """01 and 03 train without mixed precision: their PPO updates run at the T4's 8.1 fp32 TFLOPS, not its
-    65 fp16 ones. Give the T4 a 65 TFLOPS fp32 rate and 03's training must get much faster (01's small
-    updates are bound by their kernel launches: faster or the same)."""
+    """01 and 03 train without mixed precision: their PPO updates run at the T4's 8.1 fp32 TFLOPS,
+    not its 65 fp16 ones. Give the T4 a 65 TFLOPS fp32 rate and 03's training must get much faster
+    (01's small updates are bound by their kernel launches: faster or the same)."""
     honest = {s: minutes(s, t4(s), "T4").parts["training"] for s in ("genre_ppo", "ppo_sft")}
     monkeypatch.setitem(GPUS, "T4", dict(GPUS["T4"], tflops_fp32=65.0))
     flattered = {s: minutes(s, t4(s), "T4").parts["training"] for s in ("genre_ppo", "ppo_sft")}
@@ -111,8 +112,8 @@ def test_the_optimizer_step_is_counted_and_grows_with_the_number_of_updates(monk
 
 
 def test_unmerged_lora_generation_is_slower_than_merged_and_full():
-    """TRL 1.16 generates with the adapters unmerged: every adapted linear adds kernels to every step.
-    Reported 1.5x (peft issue 957) to 2x (peft issue 303) slower than merged."""
+    """TRL 1.16 generates with the adapters unmerged: every adapted linear adds kernels to every
+    step. Reported 1.5x (peft issue 957) to 2x (peft issue 303) slower than merged."""
     spec, card = model_spec("Qwen/Qwen2.5-0.5B-Instruct"), GPUS["T4"]
     modules = timing.adapted_linears(spec)
     assert modules == 7 * 24
@@ -164,8 +165,8 @@ def test_small_batches_cost_at_least_their_kernel_launches():
 
 
 def test_the_high_end_reproduces_the_published_t4_runs():
-    """TRL's QLoRA GRPO notebook (94.5 s a step) is the slower anchor and sets the high end; Unsloth's run
-    (~24 s) lies at it too. Both within 10%, and both above the low end."""
+    """TRL's QLoRA GRPO notebook (94.5 s a step) is the slower anchor and sets the high end;
+    Unsloth's run (~24 s) lies at it too. Both within 10%, and both above the low end."""
     priced = anchors()
     assert set(priced) == {"TRL grpo_trl_lora_qlora", "Unsloth Qwen2.5-3B GRPO"}
     for anchor in priced.values():

@@ -299,22 +299,24 @@ def estimate(
 
     - ``batch_size``: sequences per forward/backward pass (PPO: the mini-batch; GRPO: completions
       per device); ``seq_len`` tokens each (default: prompt_len + completion_len).
-    - ``precision``: "fp32", or "fp16"/"bf16" mixed precision on a GPU (trainable weights stay fp32).
+    - ``precision``: "fp32", or "fp16"/"bf16" mixed precision on a GPU (trainable weights stay
+      fp32).
     - ``weights``: how the trained model's own weights are stored: "fp32", "16-bit", "8-bit",
       "4-bit" (the last three only with LoRA, as in the notebooks).
-    - ``lora_rank``: train LoRA adapters of this rank on ``lora_targets`` ("default" or "all-linear").
-    - ``optimizer``: "adamw_fused" (today's Trainer default), "adamw" (plain torch, TRL 0.11's
-      PPO), "adamw_8bit" (bitsandbytes).
+    - ``lora_rank``: train LoRA adapters of this rank on ``lora_targets`` ("default" or
+      "all-linear").
+    - ``optimizer``: "adamw_fused" (today's Trainer default), "adamw" (plain torch, TRL 0.11's PPO),
+      "adamw_8bit" (bitsandbytes).
     - ``attention_dropout``: on a CPU, attention with dropout keeps the full score matrices.
     - PPO/GRPO: ``prompt_len``, ``completion_len``, ``generation_batch`` (sequences generated at
       once), ``reference`` (None, "copy": a frozen copy of the policy, "adapters-off": LoRA's base),
       ``value_head`` (PPO's), ``frozen_models`` (reward model, sentence encoder: ids or specs, or
-      ``(label, id)`` pairs; a model held twice counts twice),
-      ``frozen_weights`` ("fp32" or "16-bit") for the reference and frozen models, ``reference_weights``
-      for the reference alone where it differs (03 keeps it in fp32, like its policy).
-    - ``logits``: "full" (the model's own loss, a plain PyTorch loop, TRL 0.11) materialises
-      batch x length x vocabulary; "chunked" (today's SFTTrainer, GRPOTrainer and DPOTrainer) projects
-      the LM head in tiles of at most 4096 tokens x 32768 words; "none": a reward model's one-number
+      ``(label, id)`` pairs; a model held twice counts twice), ``frozen_weights`` ("fp32" or
+      "16-bit") for the reference and frozen models, ``reference_weights`` for the reference alone
+      where it differs (03 keeps it in fp32, like its policy).
+    - ``logits``: "full" (the model's own loss, a plain PyTorch loop, TRL 0.11) materialises batch x
+      length x vocabulary; "chunked" (today's SFTTrainer, GRPOTrainer and DPOTrainer) projects the
+      LM head in tiles of at most 4096 tokens x 32768 words; "none": a reward model's one-number
       head (``kind="sft"``, chosen and rejected counted in ``batch_size``).
     - ``gradient_accumulation_steps``: micro-batches per optimizer step. Above 1, the backward
       passes after the first run with every trainable parameter's fp32 gradient alive.

@@ -52,8 +52,9 @@ def notebook_estimate(
 ) -> MemoryEstimate:
     """The estimate for one notebook's settings (a profile section, as the notebook uses it).
 
-    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint). A section's
-    ``gradient_accumulation_steps`` (1 where it has none) counts the gradients kept across micro-batches."""
+    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint). A
+    section's ``gradient_accumulation_steps`` (1 where it has none) counts the gradients kept across
+    micro-batches."""
     s = settings
     accumulation = getattr(s, "gradient_accumulation_steps", 1)
     gpu = device == "cuda"
@@ -429,7 +430,8 @@ def will_it_fit(gpus: dict | None = None) -> list[dict]:
 def picker():
     """An ipywidgets panel: pick a notebook and a GPU, see the advice and the breakdown chart.
 
-    In a headless run (``helpers.env.headless()``) it draws the default choice once and returns None."""
+    In a headless run (``helpers.env.headless()``) it draws the default choice once and returns
+    None."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 

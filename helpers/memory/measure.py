@@ -97,7 +97,8 @@ class _LiveStorages(TorchDispatchMode):
 
 
 class PeakMemory:
-    """Peak memory of the code inside ``with PeakMemory(model, optimizer) as peak:``, in ``peak.bytes``.
+    """Peak memory of the code inside ``with PeakMemory(model, optimizer) as peak:``, in
+    ``peak.bytes``.
 
     Pass what already exists and stays alive (models, optimizers): on a CPU those are counted from
     the objects, on a GPU they are already in the allocator's count. ``device`` defaults to CUDA
@@ -136,11 +137,12 @@ class PeakMemory:
 
 
 def peak_memory_callback(step: int = 2, frozen: tuple = ()):
-    """A ``transformers`` TrainerCallback that measures the peak of one optimizer step (the second by
-    default: the first also creates the optimizer's states). ``frozen``: other models that stay in
-    memory and that the trainer does not hand to callbacks (a reward model), counted on a CPU; add
-    one the trainer builds itself with ``callback.frozen += (trainer.ref_model,)`` before training.
-    After training: ``callback.peak`` (a PeakMemory, or None if training stopped before that step)."""
+    """A ``transformers`` TrainerCallback that measures the peak of one optimizer step (the second
+    by default: the first also creates the optimizer's states). ``frozen``: other models that stay
+    in memory and that the trainer does not hand to callbacks (a reward model), counted on a CPU;
+    add one the trainer builds itself with ``callback.frozen += (trainer.ref_model,)`` before
+    training. After training: ``callback.peak`` (a PeakMemory, or None if training stopped before
+    that step)."""
     from transformers import TrainerCallback
 
     class PeakMemoryCallback(TrainerCallback):

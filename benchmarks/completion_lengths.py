@@ -27,7 +27,8 @@ LIMITS = (128, 200, 256, 384, 512)
 def lengths(
     model, tokenizer, questions: list[str], max_new_tokens: int, batch_size: int
 ) -> list[int]:
-    """New tokens per answer up to its end-of-turn token (max_new_tokens + 1 when it never ended)."""
+    """New tokens per answer up to its end-of-turn token (max_new_tokens + 1 when it never
+    ended)."""
     tokenizer.padding_side = "left"
     found = []
     for start in range(0, len(questions), batch_size):

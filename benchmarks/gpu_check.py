@@ -182,7 +182,8 @@ def versions() -> dict:
 
 
 def course_modules() -> tuple[dict, dict]:
-    """The course modules this check compares against, each optional: name -> module, name -> import error."""
+    """The course modules this check compares against, each optional: name -> module, name -> import
+    error."""
     found, errors = {}, {}
     for name in (
         "helpers.profiles",
@@ -243,7 +244,8 @@ def timed(device: str, fn, *args, **kwargs):
 
 
 def card_speed(device: str, tiny: bool) -> dict:
-    """Matrix-multiply TFLOPS per dtype and copy bandwidth of this device: the scale helpers.timing uses."""
+    """Matrix-multiply TFLOPS per dtype and copy bandwidth of this device: the scale helpers.timing
+    uses."""
     size = 256 if tiny or device != "cuda" else 8192  # a CPU's fp16 matmul runs at a few GFLOPS
     result = {"matmul_size": size}
     for name, dtype in DTYPES.items():
@@ -668,7 +670,8 @@ def decode(
 
 
 def call_estimate(mods: dict, kind: str, model, **kwargs) -> dict:
-    """helpers.memory.estimate with the keywords it knows (it grows: gradient_accumulation_steps)."""
+    """helpers.memory.estimate with the keywords it knows (it grows:
+    gradient_accumulation_steps)."""
     module = mods.get("helpers.memory.estimate")
     if module is None:
         return {"error": "helpers.memory.estimate could not be imported"}
@@ -760,7 +763,8 @@ def constants(module) -> dict:
 
 
 def this_card(device_block: dict, speed: dict, amp: str) -> dict:
-    """This GPU in helpers.timing's terms: its nominal peak (when the card is known) and its measured one."""
+    """This GPU in helpers.timing's terms: its nominal peak (when the card is known) and its
+    measured one."""
     measured = speed.get(f"matmul_tflops_{amp if amp != 'fp32' else 'fp32'}") or speed.get(
         "matmul_tflops_fp32"
     )
@@ -844,7 +848,8 @@ class Context:
         return min(value, TINY_CAPS[key]) if self.tiny else value
 
     def half(self, precision: str) -> str:
-        """The 16-bit dtype of frozen weights (helpers.env.half_dtype): bf16 when asked for and native."""
+        """The 16-bit dtype of frozen weights (helpers.env.half_dtype): bf16 when asked for and
+        native."""
         if precision == "bf16" and (self.native_bf16 or self.device != "cuda"):
             return "bf16"
         return "fp16" if precision in ("fp16", "bf16") else "fp32"
@@ -1510,7 +1515,8 @@ def train_time(
     profile: str,
     trainable_count: int,
 ) -> dict:
-    """Measured seconds per micro-batch and per optimizer step, and helpers.timing's prediction for them."""
+    """Measured seconds per micro-batch and per optimizer step, and helpers.timing's prediction for
+    them."""
     fwd = result["fwd_bwd_s"] or [float("nan")]
     opt = result["optimizer_s"] or [float("nan")]
     mean_fwd, mean_opt = sum(fwd) / len(fwd), sum(opt) / len(opt)
@@ -1678,7 +1684,8 @@ def qlora_cast_check(ctx: Context) -> dict:
 
 
 def course_audit(ctx: Context, model) -> dict:
-    """helpers.precision.check_precision (issue 23 item 1) on this model with the fp16 plan, if present."""
+    """helpers.precision.check_precision (issue 23 item 1) on this model with the fp16 plan, if
+    present."""
     module = ctx.mods.get("helpers.precision")
     if module is None:
         return {"available": False}

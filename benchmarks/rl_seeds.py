@@ -93,7 +93,8 @@ def table(rows: list[dict]) -> str:
 
 
 def pooled(rows: list[dict]) -> list[str]:
-    """Per notebook with paired accuracies: the problems gained and lost over all seeds, and McNemar's p."""
+    """Per notebook with paired accuracies: the problems gained and lost over all seeds, and
+    McNemar's p."""
     lines = []
     for stem in RL_NOTEBOOKS:
         paired = [r["paired"] for r in rows if r["notebook"] == stem and r.get("paired")]

@@ -120,7 +120,8 @@ def needs_line(section: str) -> str:
 
 
 def readme_course_map(ref: str | None = None, repo: str | None = None) -> str:
-    """The README's course map, its Colab links at ``ref`` of ``repo`` (default: pyproject.toml's)."""
+    """The README's course map, its Colab links at ``ref`` of ``repo`` (default:
+    pyproject.toml's)."""
     repo, ref = repo or course_source()[0], ref or course_source()[1]
     colab = "https://colab.research.google.com/github/" + repo.split("github.com/")[-1].strip("/")
     lines = [

@@ -89,7 +89,8 @@ _NEWS_WORDS = {
 
 
 def ag_news_stand_in(per_label: int, seed: int) -> list[dict]:
-    """News-like sentences for AG News's four classes, with its columns: ``{"text": str, "label": int}``."""
+    """News-like sentences for AG News's four classes, with its columns: ``{"text": str, "label":
+    int}``."""
     rng = random.Random(seed)
     rows = []
     for label, (subjects, verbs, objects) in enumerate(_NEWS_WORDS.values()):
@@ -135,7 +136,8 @@ def _fingerprint() -> str:
 
 
 def _put_model(hf_home: Path, model_id: str, folder: Path) -> None:
-    """Lay a model folder out as the hub client caches it: refs/main names a snapshot of the files."""
+    """Lay a model folder out as the hub client caches it: refs/main names a snapshot of the
+    files."""
     repo = hf_home / "hub" / f"models--{model_id.replace('/', '--')}"
     snapshot = repo / "snapshots" / COMMIT
     snapshot.mkdir(parents=True)
@@ -227,7 +229,8 @@ def prepare(root: Path | str | None = None) -> Path:
 
 
 def environment(hf_home: Path) -> dict:
-    """The environment a rehearsal runs in: the stand-in cache, offline, the profile's counts cut."""
+    """The environment a rehearsal runs in: the stand-in cache, offline, the profile's counts
+    cut."""
     return {
         "HF_HOME": str(hf_home),
         "HF_HUB_OFFLINE": "1",

@@ -39,7 +39,8 @@ def _percent(value) -> str:
 
 
 def _preferences(m: dict | None) -> dict | None:
-    """Notebook 06: the reward model's held-out accuracy, DPO against RLOO, and the over-optimisation sweep."""
+    """Notebook 06: the reward model's held-out accuracy, DPO against RLOO, and the
+    over-optimisation sweep."""
     if not m or "reward_model_accuracy" not in m:
         return None
     accuracy = m["reward_model_accuracy"]

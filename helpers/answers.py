@@ -37,7 +37,8 @@ _CONTINUATION = re.compile(
 
 
 def normalize_number(text: str) -> Optional[str]:
-    """'1,000' -> '1000', '$18.00' -> '18', '0.50' -> '0.5', '-3' -> '-3', '+7.' -> '7'; None if not a number."""
+    """'1,000' -> '1000', '$18.00' -> '18', '0.50' -> '0.5', '-3' -> '-3', '+7.' -> '7'; None if not
+    a number."""
     cleaned = re.sub(r"[\s$,%]", "", str(text)).rstrip(".")
     try:
         value = Decimal(cleaned)

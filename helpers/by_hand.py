@@ -27,7 +27,8 @@ import torch
 def completion_logps(
     model, prompt_ids, prompt_mask, completion_ids, completion_mask, temperature: float = 1.0
 ):
-    """log π(token) for every completion token, from the model's ordinary forward pass, on the CPU."""
+    """log π(token) for every completion token, from the model's ordinary forward pass, on the
+    CPU."""
     device = next(model.parameters()).device
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1).to(device)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1).to(device)

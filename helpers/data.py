@@ -163,7 +163,8 @@ def arithmetic_problems(count: int, seed: int = 0) -> list[dict]:
 
 
 def clean_solution(answer: str) -> str:
-    """A GSM8K solution without its calculator annotations: '48/2 = <<48/2=24>>24' -> '48/2 = 24'."""
+    """A GSM8K solution without its calculator annotations: '48/2 = <<48/2=24>>24' -> '48/2 =
+    24'."""
     return re.sub(r"<<[^>]*>>", "", answer)
 
 
@@ -191,7 +192,8 @@ def sft_text(record: dict) -> str:
 
 
 def chat_prompt(question: str, system_prompt: str = SYSTEM_PROMPT) -> list[dict]:
-    """Chat messages for an instruction model (notebook 04): the format instructions, then the question."""
+    """Chat messages for an instruction model (notebook 04): the format instructions, then the
+    question."""
     return [
         {"role": "system", "content": system_prompt},
         {"role": "user", "content": question.strip()},
@@ -472,7 +474,8 @@ def reasoning_answer(record: dict) -> str:
 
 
 def grpo_record(record: dict) -> dict:
-    """A GRPO training row: the chat prompt, and the GSM8K answer that the correctness reward reads."""
+    """A GRPO training row: the chat prompt, and the GSM8K answer that the correctness reward
+    reads."""
     return {"prompt": chat_prompt(record["question"]), "answer": record["answer"]}
 
 
@@ -482,7 +485,8 @@ def write_grpo_dataset(
     train_size: Optional[int] = None,
     test_size: Optional[int] = None,
 ) -> Path:
-    """train.jsonl and test.jsonl of GRPO rows, a folder `datasets.load_dataset` (and `trl grpo`) reads."""
+    """train.jsonl and test.jsonl of GRPO rows, a folder `datasets.load_dataset` (and `trl grpo`)
+    reads."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for split, size in (("train", train_size), ("test", test_size)):

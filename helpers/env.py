@@ -267,7 +267,8 @@ def seed_everything(seed: int = 0) -> None:
 
 
 def use_one_thread() -> None:
-    """One CPU thread for tiny runs: on a shared 2-core machine two threads made steps 9-40x slower."""
+    """One CPU thread for tiny runs: on a shared 2-core machine two threads made steps 9-40x
+    slower."""
     import torch
 
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -339,7 +340,8 @@ def skip_final_checkpoint():
 
 
 def folder_gb(path: str | Path) -> float:
-    """The size of everything under `path`, in GB (what a checkpoint or a saved model takes on Drive)."""
+    """The size of everything under `path`, in GB (what a checkpoint or a saved model takes on
+    Drive)."""
     files = [f for f in Path(path).rglob("*") if f.is_file()] if Path(path).exists() else []
     return sum(f.stat().st_size for f in files) / 1024**3
 

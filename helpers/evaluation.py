@@ -64,7 +64,8 @@ def answer_questions(
     max_new_tokens: int = 256,
     progress: bool = True,
 ) -> list[str]:
-    """Greedy completions for the questions, `batch_size` at a time, left-padded, each stopped at its answer."""
+    """Greedy completions for the questions, `batch_size` at a time, left-padded, each stopped at
+    its answer."""
     from tqdm.auto import tqdm
 
     prompts = format_prompts(tokenizer, questions, prompt_format)

@@ -105,7 +105,8 @@ COURSE = [
 
 
 class LessonError(ValueError):
-    """A lesson record that names no notebook file, an unknown stack, or an input that no earlier lesson is."""
+    """A lesson record that names no notebook file, an unknown stack, or an input that no earlier
+    lesson is."""
 
 
 def check_lessons(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[dict]:

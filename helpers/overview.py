@@ -27,12 +27,14 @@ def needs(section: str) -> dict:
 
 
 def cpu_minutes(section: str):
-    """The cpu profile's estimate on 2 CPU cores (a helpers.timing.TimeEstimate: one measured figure)."""
+    """The cpu profile's estimate on 2 CPU cores (a helpers.timing.TimeEstimate: one measured
+    figure)."""
     return minutes(section, PROFILES["cpu"].notebook(section, rehearsal=False), "CPU")
 
 
 def course_map() -> list[dict]:
-    """One row per notebook: what it teaches, its stack, and its estimated needs on a free Colab T4."""
+    """One row per notebook: what it teaches, its stack, and its estimated needs on a free Colab
+    T4."""
     rows = []
     for entry in COURSE:
         if entry["section"] == "setup":

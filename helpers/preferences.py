@@ -101,7 +101,8 @@ def clean_pairs(rows: list[dict]) -> tuple[list[dict], dict]:
 
 
 def split_pairs(rows: list[dict], held_out: float, seed: int = 0) -> tuple[list[dict], list[dict]]:
-    """Shuffle and split into (train, held-out); a set too small to split is an error that names the minimum."""
+    """Shuffle and split into (train, held-out); a set too small to split is an error that names the
+    minimum."""
     if not 0 < held_out < 1:
         raise PreferenceDataError(f"held_out is a fraction in (0, 1), not {held_out!r}.")
     test_size = round(len(rows) * held_out)
@@ -122,7 +123,8 @@ def sigmoid(x: float) -> float:
 
 
 def calibration(probabilities: list[float], outcomes: list[bool], bins: int = 5) -> list[dict]:
-    """Predicted probability that "chosen" wins against how often it did, in equal-width bins of the prediction."""
+    """Predicted probability that "chosen" wins against how often it did, in equal-width bins of the
+    prediction."""
     table = []
     for index in range(bins):
         low, high = index / bins, (index + 1) / bins
@@ -144,7 +146,8 @@ def calibration(probabilities: list[float], outcomes: list[bool], bins: int = 5)
 
 
 def win_rate(scores: list[float], baseline: list[float]) -> dict:
-    """How often `scores` beat `baseline`, pair by pair (ties count half), with a 95% Wilson interval."""
+    """How often `scores` beat `baseline`, pair by pair (ties count half), with a 95% Wilson
+    interval."""
     from helpers.evaluation import wilson_interval
 
     if len(scores) != len(baseline) or not scores:
@@ -272,7 +275,8 @@ def kl_per_text(policy, reference, samples: Samples, batch_size: int = 32) -> li
 
 
 def make_reward_model_scorer(reward_model, tokenizer, batch_size: int = 32, max_length: int = 256):
-    """The learned reward of each text, scored as RewardTrainer trained it: the text plus end-of-text."""
+    """The learned reward of each text, scored as RewardTrainer trained it: the text plus
+    end-of-text."""
     from helpers.rewards import completion_text, finite_scores
 
     def learned_reward(texts, **kwargs) -> list[float]:

@@ -625,7 +625,8 @@ def check_grpo_batch(
 
 
 def check_warm_start(settings: SimpleNamespace) -> None:
-    """A warm start asked for (``warm_start_examples`` > 0) must be able to train: epochs and rate above 0."""
+    """A warm start asked for (``warm_start_examples`` > 0) must be able to train: epochs and rate
+    above 0."""
     if settings.warm_start_examples and not (
         settings.warm_start_epochs > 0 and settings.warm_start_learning_rate > 0
     ):
@@ -661,7 +662,8 @@ def pick_profile_for_gpu(gpu_memory_gb: Optional[float]) -> str:
 
 
 def cpu_profile_notice() -> str:
-    """What 'auto' says when it finds no CUDA GPU: the cpu profile, and how long each notebook takes."""
+    """What 'auto' says when it finds no CUDA GPU: the cpu profile, and how long each notebook
+    takes."""
     from helpers.timing import minutes
 
     cpu = PROFILES["cpu"]

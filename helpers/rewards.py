@@ -60,7 +60,8 @@ def finite_scores(values) -> list[float]:
 
 
 def completion_texts(completions) -> list[str]:
-    """One text per completion, whatever TRL passed: a list of strings or chat messages, or a single one."""
+    """One text per completion, whatever TRL passed: a list of strings or chat messages, or a single
+    one."""
     if completions is None or isinstance(completions, (str, bytes)):
         completions = [completions]
     try:
@@ -86,7 +87,8 @@ TAGS = ("<reasoning>\n", "\n</reasoning>\n", "\n<answer>\n", "\n</answer>")
 
 
 def correctness_reward(completions, answer=None, **kwargs) -> list[float]:
-    """2.0 when the completion's answer equals the gold answer (GSM8K ``#### N`` field or a number), else 0.0."""
+    """2.0 when the completion's answer equals the gold answer (GSM8K ``#### N`` field or a number),
+    else 0.0."""
     texts = completion_texts(completions)
     return finite_scores(
         2.0 if is_correct(t, gold) else 0.0
@@ -271,7 +273,8 @@ def completion_log(output_dir):
 
 
 def high_reward_wrong_answers(log, count: int = 5):
-    """The best-rewarded completions whose answer was wrong: what the reward pays for besides being right."""
+    """The best-rewarded completions whose answer was wrong: what the reward pays for besides being
+    right."""
     wrong = log[log["correctness_reward"] <= 0]
     return wrong.sort_values("total", ascending=False).head(count)[
         ["step", "total", "answer_given", "text"]

@@ -169,7 +169,8 @@ class TimeEstimate:
 
     @property
     def minutes_text(self) -> str:
-        """'60-90 min' (a GPU's range) or '~23 min' (the measured CPU): the one way times are printed."""
+        """'60-90 min' (a GPU's range) or '~23 min' (the measured CPU): the one way times are
+        printed."""
         return minutes_range_text(self.low_minutes, self.high_minutes)
 
     def __str__(self) -> str:
@@ -188,7 +189,8 @@ class TimeEstimate:
 
 
 def minutes_range_text(low: float, high: float) -> str:
-    """Minutes as the course prints them everywhere: '60-90 min', or '~23 min' when the ends agree."""
+    """Minutes as the course prints them everywhere: '60-90 min', or '~23 min' when the ends
+    agree."""
     low_r, high_r = max(1, round(low)), max(1, round(high))
     if high_r <= low_r:
         return f"~{high_r} min"
@@ -788,7 +790,8 @@ def _qwen_spec(name, parameters, layers, hidden, kv, intermediate, vocab, tied):
 
 
 def anchors() -> dict:
-    """Each anchor's seconds per step as this module prices it, (low, high), next to what was measured."""
+    """Each anchor's seconds per step as this module prices it, (low, high), next to what was
+    measured."""
     card, out = GPUS["T4"], {}
     qwen7 = _qwen_spec("Qwen2-7B-Instruct", 7_615_616_512, 28, 3584, 512, 18944, 152064, False)
     qwen3 = _qwen_spec("Qwen2.5-3B-Instruct", 3_085_938_688, 36, 2048, 256, 11008, 151936, True)

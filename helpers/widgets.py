@@ -86,7 +86,8 @@ class Playground:
         max_new_tokens: int = 48,
         seed: int = 0,
     ) -> list[dict]:
-        """One completion per checkpoint for the same prompt, with every scorer's score (and the verdict)."""
+        """One completion per checkpoint for the same prompt, with every scorer's score (and the
+        verdict)."""
         import torch
 
         from helpers.answers import is_correct
@@ -129,7 +130,8 @@ class Playground:
         return rows
 
     def panel(self):
-        """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results table."""
+        """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results
+        table."""
         import ipywidgets as widgets
 
         prompt = widgets.Textarea(description="prompt", layout=widgets.Layout(width="95%"))
@@ -209,7 +211,8 @@ class PreferencePanel:
         ]
 
     def panel(self):
-        """The ipywidgets panel: one pair at a time, two buttons; at the end, how often you agreed with gold."""
+        """The ipywidgets panel: one pair at a time, two buttons; at the end, how often you agreed
+        with gold."""
         import html
 
         import ipywidgets as widgets
@@ -247,7 +250,8 @@ class PreferencePanel:
 def preference_panel(
     pairs: list[dict], gold: Callable[[list[str]], list[float]], seed: int = 0
 ) -> PreferencePanel:
-    """Show the labelling panel in Jupyter; in a headless run (``helpers.env.headless()``) say so and show nothing."""
+    """Show the labelling panel in Jupyter; in a headless run (``helpers.env.headless()``) say so
+    and show nothing."""
     from helpers.env import headless
 
     labeller = PreferencePanel(pairs, gold, seed)

@@ -127,7 +127,8 @@ def seed(request) -> int:
 
 @pytest.fixture(scope="session")
 def sft_run(tmp_path_factory, seed) -> tuple[Path, dict]:
-    """Notebook 02 run once per seed on the tiny profile: its output folder (the checkpoint) and metrics."""
+    """Notebook 02 run once per seed on the tiny profile: its output folder (the checkpoint) and
+    metrics."""
     output_dir = tmp_path_factory.mktemp(f"02_gsm8k_sft-seed{seed}")
     return output_dir, run_notebook("02_gsm8k_sft.ipynb", "rlhf-modern", output_dir, seed=seed)
 

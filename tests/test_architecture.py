@@ -17,7 +17,8 @@ def module_name(path: Path) -> str:
 
 
 def project_imports(source: str, modules: set[str]) -> set[str]:
-    """The project modules a source imports anywhere in it (``from helpers import x`` counts as helpers.x)."""
+    """The project modules a source imports anywhere in it (``from helpers import x`` counts as
+    helpers.x)."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):

@@ -106,7 +106,8 @@ def test_no_unpinned_vllm_install_is_suggested():
 
 @pytest.fixture(scope="module")
 def course_repository(tmp_path_factory):
-    """This working tree as a git repository on branch main, served by file:// as GitHub serves the course."""
+    """This working tree as a git repository on branch main, served by file:// as GitHub serves the
+    course."""
     repo = tmp_path_factory.mktemp("course") / "repo"
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -264,7 +265,8 @@ def test_every_notebook_has_the_same_setup_cell_but_for_its_stack():
 
 
 def stack_requirements(stack: str) -> list[str]:
-    """What installing a stack asks pip for: its extra (what Colab installs) and its requirements file's pins."""
+    """What installing a stack asks pip for: its extra (what Colab installs) and its requirements
+    file's pins."""
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ][stack]

@@ -177,7 +177,8 @@ def test_the_seed_reaches_every_notebook(fake_course, monkeypatch):
 
 
 def test_a_students_notebooks_find_each_others_outputs_with_their_default_parameters():
-    """Run one by one with no parameters (Jupyter, nbmake), 03 reads what 02 saved and 05 what 01 saved."""
+    """Run one by one with no parameters (Jupyter, nbmake), 03 reads what 02 saved and 05 what 01
+    saved."""
     import ast
 
     def defaults(notebook: str) -> dict:

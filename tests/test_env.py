@@ -150,7 +150,8 @@ def test_an_ampere_gpu_keeps_bf16(monkeypatch):
 
 
 def test_a_24_gb_ampere_card_given_the_t4_profile_trains_in_bf16(monkeypatch, capsys):
-    """Defect: 'auto' maps an L4 or an A10G (24 GB) to t4-16gb, whose fp16 forced fp16 where bf16 is native."""
+    """Defect: 'auto' maps an L4 or an A10G (24 GB) to t4-16gb, whose fp16 forced fp16 where bf16 is
+    native."""
     import torch
 
     from helpers.profiles import PROFILES, pick_profile_for_gpu

@@ -39,7 +39,8 @@ def without_packages(python, folder):
 
 @pytest.fixture(scope="module")
 def check(modern_python, tmp_path_factory):
-    """One --tiny run on the CPU, in a copy of the modern stack without TRL, datasets and bitsandbytes."""
+    """One --tiny run on the CPU, in a copy of the modern stack without TRL, datasets and
+    bitsandbytes."""
     tmp = tmp_path_factory.mktemp("gpu_check")
     packages = without_packages(modern_python, tmp / "site")
     out = tmp / "gpu_check.json"

@@ -1,4 +1,5 @@
-"""Course notebooks executed with papermill and the tiny profile, in the kernel of each stack they need."""
+"""Course notebooks executed with papermill and the tiny profile, in the kernel of each stack they
+need."""
 
 import json
 

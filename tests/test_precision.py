@@ -1,4 +1,5 @@
-"""helpers.precision: the dtype plan of each profile and the contracts checked before the first step."""
+"""helpers.precision: the dtype plan of each profile and the contracts checked before the first
+step."""
 
 import pytest
 import torch
@@ -84,7 +85,8 @@ def _tiny_qwen(dtype=torch.float32, **kwargs):
 
 
 def test_qlora_on_an_fp16_card_is_caught_before_the_first_step_and_fixed(rehearsal, tmp_path):
-    """Defect: TRL 1.16 casts a 4-bit model's adapters to bf16, which the fp16 GradScaler cannot unscale."""
+    """Defect: TRL 1.16 casts a 4-bit model's adapters to bf16, which the fp16 GradScaler cannot
+    unscale."""
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import AutoTokenizer
@@ -154,7 +156,8 @@ def test_the_preflight_input_is_the_prompt_plus_a_full_completion():
 
 
 def test_notebook_03_says_which_trl_trainers_switch_dropout_off():
-    """Defect: 03 said "newer TRL trainers switch it off for you"; in TRL 1.16 only DPO and RewardConfig do."""
+    """Defect: 03 said "newer TRL trainers switch it off for you"; in TRL 1.16 only DPO and
+    RewardConfig do."""
     import json
     from pathlib import Path
 

@@ -147,7 +147,8 @@ def test_grpo_needs_a_group_of_two_or_more():
 
 @pytest.mark.parametrize("name", sorted(profiles.PROFILES))
 def test_a_warm_start_asked_for_trains_on_every_profile(name):
-    """Defect: the GPU profiles had warm_start_epochs=0, so warm_start_examples was silently ignored."""
+    """Defect: the GPU profiles had warm_start_epochs=0, so warm_start_examples was silently
+    ignored."""
     from helpers.profiles import check_warm_start, with_overrides
 
     check_warm_start(
@@ -167,5 +168,6 @@ def test_a_warm_start_asked_for_trains_on_every_profile(name):
 
 @pytest.mark.parametrize("name", ["t4-16gb", "rtx2080ti-11gb", "a100-40gb"])
 def test_grpo_completions_have_room_for_a_real_qwen_answer(name):
-    """Qwen2.5-0.5B-Instruct's GSM8K answers: median ~274 tokens, 57% cut at 256 (TRL issue 6263)."""
+    """Qwen2.5-0.5B-Instruct's GSM8K answers: median ~274 tokens, 57% cut at 256 (TRL issue
+    6263)."""
     assert profiles.PROFILES[name].notebook("grpo", rehearsal=False).max_completion_length >= 512

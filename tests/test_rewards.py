@@ -1,4 +1,5 @@
-"""helpers.rewards: each reward's range, the formats it pays for, and no crash on anything a model emits."""
+"""helpers.rewards: each reward's range, the formats it pays for, and no crash on anything a model
+emits."""
 
 import math
 

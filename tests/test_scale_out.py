@@ -1,4 +1,5 @@
-"""configs/: the TRL command line runs notebook 04's GRPO with the course's rewards, on two CPU processes."""
+"""configs/: the TRL command line runs notebook 04's GRPO with the course's rewards, on two CPU
+processes."""
 
 import os
 import signal

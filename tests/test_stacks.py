@@ -1,4 +1,5 @@
-"""Both stacks: each detects itself, and each loads every tiny model the other built, identically."""
+"""Both stacks: each detects itself, and each loads every tiny model the other built,
+identically."""
 
 import json
 from pathlib import Path
@@ -14,7 +15,8 @@ def flat(rows):
 
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory, legacy_python, modern_python):
-    """Models built by the modern stack and read by both; and built by the legacy stack, read by modern."""
+    """Models built by the modern stack and read by both; and built by the legacy stack, read by
+    modern."""
     modern_built, legacy_built = (
         tmp_path_factory.mktemp("modern-built"),
         tmp_path_factory.mktemp("legacy-built"),

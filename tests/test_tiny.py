@@ -112,7 +112,8 @@ def test_wordpiece_encodes_any_text_without_unknown_tokens(cache):
 
 
 def test_building_a_model_leaves_the_callers_random_stream_alone(tmp_path):
-    """A notebook gives the same numbers whether it builds its tiny models (a cold cache) or loads them."""
+    """A notebook gives the same numbers whether it builds its tiny models (a cold cache) or loads
+    them."""
 
     torch.manual_seed(5)
     expected = torch.rand(4)

@@ -87,7 +87,8 @@ def test_comparing_leaves_the_notebooks_random_stream_and_training_mode_alone(pl
 
 
 def test_a_folder_loads_in_the_dtype_asked_for_not_the_dtype_it_was_saved_in(tmp_path):
-    """transformers 5 loads a folder in its saved dtype by default: a bf16 checkpoint would compute in bf16."""
+    """transformers 5 loads a folder in its saved dtype by default: a bf16 checkpoint would compute
+    in bf16."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

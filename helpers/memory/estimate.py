@@ -208,7 +208,8 @@ class MemoryEstimate:
 
     @property
     def weights_bytes(self) -> int:
-        """The trained and frozen models' weights (parts alive in every phase but the optimizer's)."""
+        """The trained and frozen models' weights (parts alive in every phase but the
+        optimizer's)."""
         return int(
             sum(
                 v for k, v in self.parts.items() if k in self.persistent and k != "optimizer states"

@@ -463,7 +463,8 @@ def picker():
 
 
 def report_memory(est: MemoryEstimate, peak=None) -> dict:
-    """Print the estimate next to the measured peak (a PeakMemory, or None); return both for metrics.json."""
+    """Print the estimate next to the measured peak (a PeakMemory, or None); return both for
+    metrics.json."""
     block = {
         "estimate_gb": round(est.gb, 4),
         "estimate_phase": est.phase,

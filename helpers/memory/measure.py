@@ -67,7 +67,8 @@ def _tensors(objects, trainable_only: bool):
 
 
 class _LiveStorages(TorchDispatchMode):
-    """Counts the bytes of tensor storages created inside it while they are alive; keeps the peak."""
+    """Counts the bytes of tensor storages created inside it while they are alive; keeps the
+    peak."""
 
     def __init__(self, existing: dict):
         super().__init__()
@@ -219,7 +220,8 @@ def free_trainer(trainer, model_to: str | None = None) -> int:
 
 
 def _unprepare(module: torch.nn.Module) -> None:
-    """Undo ``Accelerator.prepare_model``'s wrapping of ``forward`` (autocast under mixed precision)."""
+    """Undo ``Accelerator.prepare_model``'s wrapping of ``forward`` (autocast under mixed
+    precision)."""
     original = module.__dict__.pop("_original_forward", None)
     if getattr(original, "__func__", None) is type(module).forward:
         module.__dict__.pop("forward", None)  # the class's own again

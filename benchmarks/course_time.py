@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "total_seconds": round(time.time() - start, 1),
         "jobs": args.jobs or 2,
-        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python {platform.python_version()}",
+        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, Python "
+        f"{platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
         "notebooks": {
             row["notebook"]: {"status": row["status"], "wall_seconds": row["wall_seconds"]}

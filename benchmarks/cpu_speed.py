@@ -61,9 +61,10 @@ def main() -> None:
     train_seconds = best_of(train_step, repeats=2)
     efficiency = 6 * parameters * tokens.numel() / train_seconds / (tflops * 1e12)
     print(
-        f"threads {torch.get_num_threads()}: matmul {tflops:.3f} TFLOPS, copy {bandwidth:.1f} GB/s, "
-        f"decoding {decode_ms_per_layer:.2f} ms per layer (batch 16), training efficiency {efficiency:.2f} "
-        f"({train_seconds:.1f} s for 16 x 200 tokens)"
+        f"threads {torch.get_num_threads()}: matmul {tflops:.3f} TFLOPS, copy "
+        f"{bandwidth:.1f} GB/s, decoding {decode_ms_per_layer:.2f} ms per layer (batch "
+        f"16), training efficiency {efficiency:.2f} ({train_seconds:.1f} s for 16 x 200 "
+        "tokens)"
     )
 
 

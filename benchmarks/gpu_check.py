@@ -148,10 +148,11 @@ NOMINAL = {
     "V100": (125.0, 900.0),
 }
 OVERFLOW_NOTE = (
-    "Random weights cannot show Qwen2's fp16 overflow (NaN or all-'!' output: QwenLM/Qwen3 issue 826, "
-    "transformers issue 33294): it comes from the real weights' large activations, so finite logits here say "
-    "nothing about the real Qwen2.5-0.5B-Instruct in fp16. Only the real model (helpers.precision's "
-    "pre-flight on the longest prompt plus a full completion) can show it."
+    "Random weights cannot show Qwen2's fp16 overflow (NaN or all-'!' output: "
+    "QwenLM/Qwen3 issue 826, transformers issue 33294): it comes from the real weights' "
+    "large activations, so finite logits here say nothing about the real "
+    "Qwen2.5-0.5B-Instruct in fp16. Only the real model (helpers.precision's pre-flight "
+    "on the longest prompt plus a full completion) can show it."
 )
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DTYPES_NAME = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
@@ -1572,7 +1573,8 @@ def run_case(ctx: Context, profile: str, section: str, deadline: float, force: b
             record.update(
                 status="skipped",
                 estimate_course=course,
-                reason=f"estimated {course['gb']:.1f} GB > {usable:.1f} GB usable here (--force runs it)",
+                reason=f"estimated {course['gb']:.1f} GB > {usable:.1f} GB usable here (--force "
+                "runs it)",
             )
             return record
     cleanup(ctx.device)
@@ -1660,8 +1662,9 @@ def qlora_cast_check(ctx: Context) -> dict:
     ]["error"]
     if ctx.device != "cuda":
         block["note"] = (
-            "On a CPU the GradScaler accepts bf16 gradients, so the crash cannot be reproduced here; "
-            "the dtype violation the cast causes is what this check finds (contract_after_cast)."
+            "On a CPU the GradScaler accepts bf16 gradients, so the crash cannot be "
+            "reproduced here; the dtype violation the cast causes is what this check "
+            "finds (contract_after_cast)."
         )
     # The fix (helpers.precision.trainables_to_fp32): after the trainer is built, before its
     # optimizer exists.
@@ -1765,7 +1768,8 @@ def table(results: dict) -> str:
         )
         fixed = q.get("step_after_fix", {})
         rows.append(
-            f"  fix (trainables to fp32): moved {q.get('fix', {}).get('parameters_moved')}; step after fix: "
+            "  fix (trainables to fp32): moved "
+            f"{q.get('fix', {}).get('parameters_moved')}; step after fix: "
             f"{'ok, loss ' + str(fixed.get('loss')) if fixed.get('ok') else fixed.get('error')}"
         )
     return "\n".join(rows)
@@ -1819,7 +1823,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if unknown:
         parser.error(
-            f"unknown profile or section {unknown}; profiles {PROFILE_NAMES}, sections {CASE_SECTIONS}"
+            f"unknown profile or section {unknown}; profiles {PROFILE_NAMES}, sections "
+            f"{CASE_SECTIONS}"
         )
     if tiny and device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
@@ -1843,14 +1848,15 @@ def main(argv: list[str] | None = None) -> int:
     info = versions()
     dev = device_info(device)
     print(
-        f"GPU check ({'tiny sizes' if tiny else 'real profile sizes'}, {device}): python {info['python']}, "
-        f"torch {info['torch']} (CUDA {info['cuda']}), transformers {info['transformers']}, "
-        f"peft {info['peft']}"
+        f"GPU check ({'tiny sizes' if tiny else 'real profile sizes'}, {device}): python "
+        f"{info['python']}, torch {info['torch']} (CUDA {info['cuda']}), transformers "
+        f"{info['transformers']}, peft {info['peft']}"
     )
     print(
         f"Device: {dev.get('name')}"
         + (
-            f", capability {dev['capability']}, {dev['total_memory_gb']} GB, native bf16 {dev['native_bf16']}"
+            f", capability {dev['capability']}, {dev['total_memory_gb']} GB, native bf16 "
+            f"{dev['native_bf16']}"
             if device == "cuda"
             else ""
         )
@@ -1882,15 +1888,16 @@ def main(argv: list[str] | None = None) -> int:
         },
         "notes": [
             OVERFLOW_NOTE,
-            "Weights are random (real architectures from configs): memory and time are real, outputs not.",
-            "estimate_course is what the course prints for the notebook (helpers.memory.fit's "
-            "notebook_estimate);"
-            " estimate_matched is helpers.memory.estimate called with exactly the shapes this check ran.",
-            "Steps mirror the trainers' memory pattern in plain torch (TRL is not needed): the LM head is "
-            "chunked like TRL 1.16's (4096 tokens x 32768 words) for 02, 04 and 06's DPO; 03 uses full "
-            "logits like TRL 0.11.",
-            "04 with load_in_4bit (QLoRA) needs bitsandbytes, absent here: its memory is not measured; "
-            "the bf16 cast TRL applies to it is (qlora_cast_check).",
+            "Weights are random (real architectures from configs): memory and time are "
+            "real, outputs not.",
+            "estimate_course is what the course prints for the notebook "
+            "(helpers.memory.fit's notebook_estimate); estimate_matched is "
+            "helpers.memory.estimate called with exactly the shapes this check ran.",
+            "Steps mirror the trainers' memory pattern in plain torch (TRL is not "
+            "needed): the LM head is chunked like TRL 1.16's (4096 tokens x 32768 words) "
+            "for 02, 04 and 06's DPO; 03 uses full logits like TRL 0.11.",
+            "04 with load_in_4bit (QLoRA) needs bitsandbytes, absent here: its memory is "
+            "not measured; the bf16 cast TRL applies to it is (qlora_cast_check).",
         ],
         "cases": [],
     }

@@ -16,7 +16,10 @@ def completions(count: int, seed: int = 0) -> tuple[list, list[str]]:
     texts, answers = [], []
     for _ in range(count):
         a, b = rng.randint(1, 999), rng.randint(1, 999)
-        good = f"<reasoning>\nShe has {a} + {b} = {a + b} apples.\n</reasoning>\n<answer>\n{a + b}\n</answer>"
+        good = (
+            f"<reasoning>\nShe has {a} + {b} = {a + b} "
+            f"apples.\n</reasoning>\n<answer>\n{a + b}\n</answer>"
+        )
         texts.append(
             rng.choice(
                 [
@@ -45,8 +48,8 @@ def main() -> None:
         function(texts, answer=answers)
     seconds = time.perf_counter() - start
     print(
-        f"{args.count} completions through {len(HEURISTIC_REWARDS)} reward functions: {seconds:.2f} s, "
-        f"{args.count / seconds:,.0f} completions/s"
+        f"{args.count} completions through {len(HEURISTIC_REWARDS)} reward functions: "
+        f"{seconds:.2f} s, {args.count / seconds:,.0f} completions/s"
     )
 
 

@@ -63,10 +63,12 @@ def seed_rows(run_dir: Path, seed: int) -> list[dict]:
                 str(metrics["over_optimisation"]["loosest_beta"])
             ]["turn"]
             row["notes"] = (
-                f"reward model {metrics['reward_model_accuracy']['accuracy']:.1%}; gold win rate DPO "
-                f"{metrics['dpo']['gold_win_rate']['win_rate']:.1%}, RLOO {metrics['rloo']['gold_win_rate']['win_rate']:.1%}; "
-                f"gold {'turned' if metrics['over_optimisation']['turned'] else 'did not turn'} (peak "
-                f"{turn['gold_at_peak']:.2f} at KL {turn['kl_at_peak']:.1f}, fell {turn['gold_fell_after_peak']:.2f})"
+                f"reward model {metrics['reward_model_accuracy']['accuracy']:.1%}; gold "
+                f"win rate DPO {metrics['dpo']['gold_win_rate']['win_rate']:.1%}, RLOO "
+                f"{metrics['rloo']['gold_win_rate']['win_rate']:.1%}; gold "
+                f"{'turned' if metrics['over_optimisation']['turned'] else 'did not turn'} "
+                f"(peak {turn['gold_at_peak']:.2f} at KL {turn['kl_at_peak']:.1f}, fell "
+                f"{turn['gold_fell_after_peak']:.2f})"
             )
         rows.append(row)
     return rows
@@ -74,8 +76,8 @@ def seed_rows(run_dir: Path, seed: int) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| notebook | seed | reward | first quarter -> last quarter | rise | greedy accuracy before -> after | wall s "
-        "| notes |",
+        "| notebook | seed | reward | first quarter -> last quarter | rise | greedy "
+        "accuracy before -> after | wall s | notes |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in sorted(rows, key=lambda r: (r["notebook"], r["seed"])):
@@ -84,10 +86,14 @@ def table(rows: list[dict]) -> str:
             continue
         accuracy = f"{r['accuracy'][0]:.1%} -> {r['accuracy'][1]:.1%}" if "accuracy" in r else ""
         if r.get("paired"):
-            accuracy += f" (n={r['sample_size']}: +{r['paired']['gained']} -{r['paired']['lost']}, p={r['paired']['p_value']:.3g})"
+            accuracy += (
+                f" (n={r['sample_size']}: +{r['paired']['gained']} -{r['paired']['lost']}, "
+                f"p={r['paired']['p_value']:.3g})"
+            )
         lines.append(
-            f"| {r['notebook']} | {r['seed']} | {r['metric']} | {r['first']:.3f} -> {r['last']:.3f} | "
-            f"{r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} | {r.get('notes', '')} |"
+            f"| {r['notebook']} | {r['seed']} | {r['metric']} | {r['first']:.3f} -> "
+            f"{r['last']:.3f} | {r['rise']:+.3f} | {accuracy} | {r['wall_seconds']:.0f} | "
+            f"{r.get('notes', '')} |"
         )
     return "\n".join(lines + pooled(rows)) + "\n"
 
@@ -101,8 +107,8 @@ def pooled(rows: list[dict]) -> list[str]:
         if paired:
             gained, lost = sum(p["gained"] for p in paired), sum(p["lost"] for p in paired)
             lines.append(
-                f"\n{stem}, pooled over {len(paired)} seeds: {gained} problems wrong -> right, {lost} right -> "
-                f"wrong, McNemar p = {mcnemar_p(gained, lost):.3g}"
+                f"\n{stem}, pooled over {len(paired)} seeds: {gained} problems wrong -> "
+                f"right, {lost} right -> wrong, McNemar p = {mcnemar_p(gained, lost):.3g}"
             )
     return lines
 

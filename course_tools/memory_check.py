@@ -464,7 +464,8 @@ def validate(cases: list[Case], tolerance: float = 0.15, device: str | None = No
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(
         f"Estimate vs measured peak of one training step, on {device} "
-        f"({'CUDA peak allocated' if device == 'cuda' else 'live tensor bytes'}); tolerance {tolerance:.0%}"
+        f"({'CUDA peak allocated' if device == 'cuda' else 'live tensor bytes'}); "
+        f"tolerance {tolerance:.0%}"
     )
     header = f"{'case':<44}{'phase':>10}{'weights est/meas':>19}{'optimizer est/meas':>21}{'total est':>11}{'measured':>10}{'error':>8}{'s':>6}"
     print(header)

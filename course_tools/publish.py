@@ -112,10 +112,10 @@ def needs_line(section: str) -> str:
     )
     cpu = cpu_minutes(section).minutes_text
     return (
-        f"**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for each real "
-        f"profile on its GPU; times run from a fast host to Colab's, plan for the high end): {figures}. "
-        f"Without a GPU, the cpu profile: {cpu} on 2 CPU cores. The tiny profile runs on a CPU in a few "
-        f"minutes."
+        "**GPU memory and time** (estimated by `helpers.memory` and `helpers.timing` for "
+        "each real profile on its GPU; times run from a fast host to Colab's, plan for "
+        f"the high end): {figures}. Without a GPU, the cpu profile: {cpu} on 2 CPU cores. "
+        "The tiny profile runs on a CPU in a few minutes."
     )
 
 
@@ -143,15 +143,19 @@ def readme_course_map(ref: str | None = None, repo: str | None = None) -> str:
 def tiny_time_paragraph() -> str:
     """The README's measured time of the tiny course, read from benchmarks/course_time.json."""
     if not COURSE_TIME.exists():
-        return "**The tiny course** has not been timed yet: `python -m benchmarks.course_time` measures it."
+        return (
+            "**The tiny course** has not been timed yet: `python -m benchmarks.course_time` "
+            "measures it."
+        )
     measured = json.loads(COURSE_TIME.read_text())
     each = ", ".join(
         f"{stem[:2]} {row['wall_seconds']:.0f} s" for stem, row in measured["notebooks"].items()
     )
     return (
-        f"**The tiny course** (`bash scripts/course.sh`, after set-up, on an empty model cache) took "
-        f"{measured['total_seconds']:.0f} s on {measured['machine']} ({measured['date']}, {measured['jobs']} "
-        f"notebooks at a time; each notebook: {each}), measured by `python -m benchmarks.course_time`."
+        "**The tiny course** (`bash scripts/course.sh`, after set-up, on an empty model "
+        f"cache) took {measured['total_seconds']:.0f} s on {measured['machine']} "
+        f"({measured['date']}, {measured['jobs']} notebooks at a time; each notebook: "
+        f"{each}), measured by `python -m benchmarks.course_time`."
     )
 
 
@@ -185,12 +189,18 @@ def gpu_hours_paragraph() -> str:
         if not entry.get("cpu_runtime") and entry["section"] != "setup"
     ]
     return (
-        f"**GPU time.** The whole course on the T4 profile takes {hours} GPU-hours by `helpers.timing` "
-        f"(the sum of the ranges above: training and evaluation, from a fast host to Colab's; installs, "
-        f"loading and the other cells add a few minutes a notebook). Colab rations free GPU time: give the "
-        f"T4 to {_and(on_gpu)}, whose RL on GSM8K needs it, and run {_and(on_cpu)} on Colab's CPU runtime "
-        f'(Runtime > Change runtime type > CPU), where `profile="auto"` picks the `cpu` profile: the '
-        f"same models with less data and fewer steps, in the times given (measured on 2 cores; Colab's 2 "
+        f"**GPU time.** The whole course on the T4 profile takes {hours} GPU-hours by "
+        "`helpers.timing` "
+        "(the sum of the ranges above: training and evaluation, from a fast host to "
+        "Colab's; installs, "
+        "loading and the other cells add a few minutes a notebook). Colab rations free "
+        "GPU time: give the "
+        f"T4 to {_and(on_gpu)}, whose RL on GSM8K needs it, and run {_and(on_cpu)} on "
+        "Colab's CPU runtime "
+        '(Runtime > Change runtime type > CPU), where `profile="auto"` picks the `cpu` '
+        "profile: the "
+        "same models with less data and fewer steps, in the times given (measured on 2 "
+        "cores; Colab's 2 "
         f"virtual cores may be slower)."
     )
 

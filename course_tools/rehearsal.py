@@ -114,8 +114,9 @@ def gsm8k_files() -> tuple[dict, str]:
                 "test": str(folder / "test.jsonl"),
             }, f"the real problems in {folder}"
     print(
-        f"No GSM8K files in {', '.join(map(str, GSM8K_DIRS))}: the rehearsal serves the course's 62-problem "
-        f"sample as openai/gsm8k (set RLHF_GSM8K_DIR to a folder with train.jsonl and test.jsonl)."
+        f"No GSM8K files in {', '.join(map(str, GSM8K_DIRS))}: the rehearsal serves the "
+        "course's 62-problem sample as openai/gsm8k (set RLHF_GSM8K_DIR to a folder with "
+        "train.jsonl and test.jsonl)."
     )
     return {
         "train": str(SAMPLE_FILE),

@@ -31,13 +31,14 @@ def key_metrics(metrics: dict) -> str:
     learning = metrics.get("learning")
     if learning:
         parts.append(
-            f"{learning['metric']}: {learning['first_quarter_mean']:.3f} -> {learning['last_quarter_mean']:.3f}"
+            f"{learning['metric']}: {learning['first_quarter_mean']:.3f} -> "
+            f"{learning['last_quarter_mean']:.3f}"
         )
     evaluation = metrics.get("eval")
     if evaluation:
         parts.append(
-            f"accuracy (lenient) {evaluation['before']['lenient']:.1%} -> {evaluation['after']['lenient']:.1%} "
-            f"(n={evaluation['sample_size']})"
+            f"accuracy (lenient) {evaluation['before']['lenient']:.1%} -> "
+            f"{evaluation['after']['lenient']:.1%} (n={evaluation['sample_size']})"
         )
     parts += [f"{k}: {v}" for k, v in metrics.get("headline", {}).items()]
     return "; ".join(parts)
@@ -130,7 +131,8 @@ def _schedule(entries: list[dict], arguments, jobs: int) -> dict:
                         "stack": entry["stack"],
                         "status": "skipped",
                         "wall_seconds": 0.0,
-                        "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} (see its error)",
+                        "error": f"needs {blocked[0]['notebook']}, which {blocked[0]['status']} "
+                        "(see its error)",
                         "executed_notebook": "-",
                     }
                     _print_row(done[stem])
@@ -174,8 +176,10 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
     lines = [
         f"# Course run, profile `{profile}`",
         "",
-        f"Total wall time: {total_seconds:.0f} s. Notebooks: {sum(r['status'] == 'ran' for r in rows)} ran, "
-        f"{sum(r['status'] == 'failed' for r in rows)} failed, {sum(r['status'] == 'skipped' for r in rows)} skipped.",
+        f"Total wall time: {total_seconds:.0f} s. Notebooks: "
+        f"{sum(r['status'] == 'ran' for r in rows)} ran, "
+        f"{sum(r['status'] == 'failed' for r in rows)} failed, "
+        f"{sum(r['status'] == 'skipped' for r in rows)} skipped.",
         "",
         "| notebook | stack | status | wall s | key metrics | executed notebook |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -187,8 +191,8 @@ def summary_markdown(rows: list[dict], profile: str, total_seconds: float) -> st
             else f"**{r['status']}**: {r['error']}".replace("|", "\\|").replace("\n", " ")
         )
         lines.append(
-            f"| {r['notebook']} | {r['stack']} | {status} | {r['wall_seconds']} | {r.get('metrics', '')} "
-            f"| {r['executed_notebook']} |"
+            f"| {r['notebook']} | {r['stack']} | {status} | {r['wall_seconds']} | "
+            f"{r.get('metrics', '')} | {r['executed_notebook']} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -211,8 +215,9 @@ def run_course(
     elsewhere, where they share one GPU)."""
     if rehearse and profile in ("tiny", "auto"):
         raise ValueError(
-            f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself the rehearsal. "
-            f"Rehearse a real profile: t4-16gb, rtx2080ti-11gb or a100-40gb."
+            f"Nothing to rehearse with profile {profile!r}: the tiny profile is itself "
+            "the rehearsal. Rehearse a real profile: t4-16gb, rtx2080ti-11gb or "
+            "a100-40gb."
         )
     if profile != "auto":
         get_profile(profile)  # an unknown profile fails here, listing the valid ones
@@ -224,7 +229,8 @@ def run_course(
     entries = [e for e in COURSE if (NOTEBOOKS_DIR / e["notebook"]).exists()]
     for name in unlisted_notebooks(COURSE, NOTEBOOKS_DIR):
         print(
-            f"[course] {name} has no record in helpers/lessons.py: not run (add its record to run it)",
+            f"[course] {name} has no record in helpers/lessons.py: not run (add its "
+            "record to run it)",
             flush=True,
         )
     if only:

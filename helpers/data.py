@@ -29,7 +29,10 @@ GENRE_STYLES_FILE = Path(__file__).with_name("genre_corpus_styles.tsv")
 UNSEEN_GENRE_FILE = Path(__file__).with_name(
     "genre_unseen.tsv"
 )  # hand-written in other styles: its test
-ROBE_PROBLEM = "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total does it take?"
+ROBE_PROBLEM = (
+    "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in "
+    "total does it take?"
+)
 SYSTEM_PROMPT = (
     "Respond in the following format:\n<reasoning>\n...\n</reasoning>\n<answer>\n...\n</answer>"
 )
@@ -98,8 +101,9 @@ def load_gsm8k(
             ]
         except (OSError, ConnectionError) as error:
             raise DataError(
-                f"Could not download openai/gsm8k ({type(error).__name__}). Offline? Use source='sample' "
-                f"(62 problems shipped with the course) or a local JSONL path, or profile='tiny'."
+                f"Could not download openai/gsm8k ({type(error).__name__}). Offline? Use "
+                "source='sample' (62 problems shipped with the course) or a local JSONL "
+                "path, or profile='tiny'."
             ) from error
     elif source == "sample":
         records = read_jsonl(SAMPLE_FILE)
@@ -412,7 +416,8 @@ def load_genre_texts(source: str = "generated", per_genre: int = 200, seed: int 
             news = load_dataset("fancyzhx/ag_news", split="train").shuffle(seed=seed)
         except (OSError, ConnectionError) as error:
             raise DataError(
-                "Could not download fancyzhx/ag_news. Offline? Use source='corpus' or profile='tiny'."
+                "Could not download fancyzhx/ag_news. Offline? Use source='corpus' or "
+                "profile='tiny'."
             ) from error
         rows, counts = [], dict.fromkeys(names, 0)
         for example in news:

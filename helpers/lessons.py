@@ -121,21 +121,24 @@ def check_lessons(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> l
         ]
         if missing:
             raise LessonError(
-                f"Lesson {name!r} lacks {missing}: every record has a notebook, stack, section, title and learn."
+                f"Lesson {name!r} lacks {missing}: every record has a notebook, stack, "
+                "section, title and learn."
             )
         if lesson["stack"] not in STACKS:
             raise LessonError(
-                f"Lesson {name!r}: unknown stack {lesson['stack']!r}; the stacks are {sorted(STACKS)}."
+                f"Lesson {name!r}: unknown stack {lesson['stack']!r}; the stacks are "
+                f"{sorted(STACKS)}."
             )
         if notebooks_dir.is_dir() and not (notebooks_dir / name).is_file():
             raise LessonError(
-                f"Lesson {name!r}: no such notebook in {notebooks_dir}; add it or fix the file name."
+                f"Lesson {name!r}: no such notebook in {notebooks_dir}; add it or fix the "
+                "file name."
             )
         for parameter, source in lesson.get("inputs", {}).items():
             if source not in seen:
                 raise LessonError(
-                    f"Lesson {name!r} reads {parameter} from {source!r}, which is no earlier lesson: "
-                    f"list that notebook first."
+                    f"Lesson {name!r} reads {parameter} from {source!r}, which is no "
+                    "earlier lesson: list that notebook first."
                 )
         seen.add(name.removesuffix(".ipynb"))
     return lessons

@@ -47,7 +47,8 @@ def plot_log_history(
     present = [m for m in metrics if series(log_history, m, x)[0]]
     if not present:
         raise ValueError(
-            f"None of {metrics} is in the log history; it has {sorted({k for e in log_history for k in e})}."
+            f"None of {metrics} is in the log history; it has "
+            f"{sorted({k for e in log_history for k in e})}."
         )
     panels = 1 if overlay else len(present)
     columns = min(columns, panels)

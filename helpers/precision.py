@@ -137,9 +137,10 @@ def _check_trainable(model, plan: PrecisionPlan) -> None:
         )
         if wrong:
             raise PrecisionError(
-                f"Trainable parameter {name} is {parameter.dtype} under {plan.amp} mixed precision: the fp16 "
-                f"GradScaler would fail at the first optimizer step. Fix: trainables_to_fp32(trainer.model, plan) "
-                f"after building the trainer, or load the weights that train in fp32."
+                f"Trainable parameter {name} is {parameter.dtype} under {plan.amp} mixed "
+                "precision: the fp16 GradScaler would fail at the first optimizer step. "
+                "Fix: trainables_to_fp32(trainer.model, plan) after building the "
+                "trainer, or load the weights that train in fp32."
             )
 
 
@@ -150,8 +151,9 @@ def _check_frozen(name: str, model, expected: str, skip_trainable: bool = False)
         found = str(parameter.dtype).replace("torch.", "")
         if found != expected:
             raise PrecisionError(
-                f"Frozen weight {parameter_name} of the {name} is {found}; the precision plan loads frozen weights "
-                f"in {expected}. Fix: load it with from_pretrained(..., dtype=plan.frozen_dtype)."
+                f"Frozen weight {parameter_name} of the {name} is {found}; the precision "
+                f"plan loads frozen weights in {expected}. Fix: load it with "
+                "from_pretrained(..., dtype=plan.frozen_dtype)."
             )
 
 
@@ -180,11 +182,13 @@ def preflight(model, plan: PrecisionPlan, input_ids) -> dict:
     }
     if not finite:
         raise PrecisionError(
-            f"The policy's logits are not finite in {plan.amp} on a {result['tokens']}-token input (the longest "
-            f"prompt plus a full completion): training would produce NaN. Fix: train without mixed precision, "
-            f"precision='fp32' (notebook 04's parameter; elsewhere with_overrides(settings, precision='fp32')): "
-            f"slower, a T4 does 8 fp32 TFLOPS against 65 in fp16. Loading only the base in fp32 may not be enough: "
-            f"under fp16 autocast the matrix products still compute in fp16."
+            f"The policy's logits are not finite in {plan.amp} on a "
+            f"{result['tokens']}-token input (the longest prompt plus a full completion): "
+            "training would produce NaN. Fix: train without mixed precision, "
+            "precision='fp32' (notebook 04's parameter; elsewhere "
+            "with_overrides(settings, precision='fp32')): slower, a T4 does 8 fp32 "
+            "TFLOPS against 65 in fp16. Loading only the base in fp32 may not be enough: "
+            "under fp16 autocast the matrix products still compute in fp16."
         )
     return result
 
@@ -243,7 +247,8 @@ def four_bit_config(requested: bool, plan: PrecisionPlan):
         return None
     if installed_version("bitsandbytes") is None:
         print(
-            "4-bit loading needs bitsandbytes (pip install bitsandbytes): loading ordinary weights instead."
+            "4-bit loading needs bitsandbytes (pip install bitsandbytes): loading "
+            "ordinary weights instead."
         )
         return None
     from transformers import BitsAndBytesConfig

@@ -108,10 +108,12 @@ def split_pairs(rows: list[dict], held_out: float, seed: int = 0) -> tuple[list[
     test_size = round(len(rows) * held_out)
     if len(rows) < MIN_PAIRS or test_size < MIN_HELD_OUT or len(rows) - test_size < MIN_HELD_OUT:
         raise PreferenceDataError(
-            f"{len(rows)} usable preference pairs are too few to split into training and held-out pairs: at least "
-            f"{max(MIN_PAIRS, math.ceil(MIN_HELD_OUT / min(held_out, 1 - held_out)))} are needed (with held_out="
-            f"{held_out}, {MIN_HELD_OUT} or more on each side). Collect more pairs (raise pairs in the parameters) "
-            f"or check how many clean_pairs dropped."
+            f"{len(rows)} usable preference pairs are too few to split into training and "
+            "held-out pairs: at least "
+            f"{max(MIN_PAIRS, math.ceil(MIN_HELD_OUT / min(held_out, 1 - held_out)))} are "
+            f"needed (with held_out={held_out}, {MIN_HELD_OUT} or more on each side). "
+            "Collect more pairs (raise pairs in the parameters) or check how many "
+            "clean_pairs dropped."
         )
     shuffled = rows[:]
     random.Random(seed).shuffle(shuffled)

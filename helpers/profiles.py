@@ -41,7 +41,8 @@ class Profile:
         to REHEARSAL_CUTS."""
         if section not in self.notebooks:
             raise KeyError(
-                f"Profile {self.name!r} has no section {section!r}; it has {sorted(self.notebooks)}."
+                f"Profile {self.name!r} has no section {section!r}; it has "
+                f"{sorted(self.notebooks)}."
             )
         values = dict(self.notebooks[section])
         if (rehearsing() if rehearsal is None else rehearsal) and self.name != "tiny":
@@ -464,7 +465,8 @@ _CPU = {
 PROFILES = {
     "tiny": Profile(
         "tiny",
-        "tiny models built locally (random-init, and the real MiniLM): offline, CPU, a few minutes a notebook",
+        "tiny models built locally (random-init, and the real MiniLM): offline, CPU, a "
+        "few minutes a notebook",
         "cpu",
         None,
         _TINY,
@@ -472,7 +474,8 @@ PROFILES = {
     ),
     "cpu": Profile(
         "cpu",
-        "no GPU (laptops, Colab's CPU runtime, Apple silicon): real small models, about half an hour a notebook",
+        "no GPU (laptops, Colab's CPU runtime, Apple silicon): real small models, about "
+        "half an hour a notebook",
         "cpu",
         None,
         _CPU,
@@ -607,19 +610,21 @@ def check_grpo_batch(
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
     if num_generations < 2:
         raise ValueError(
-            "num_generations must be at least 2: GRPO's advantage compares completions within a group."
+            "num_generations must be at least 2: GRPO's advantage compares completions "
+            "within a group."
         )
     completions = per_device_train_batch_size * gradient_accumulation_steps * num_processes
     if completions % num_generations:
         fits = [g for g in range(2, completions + 1) if completions % g == 0]
         needed = num_generations // math.gcd(completions, num_generations)
         raise ValueError(
-            f"GRPO needs whole groups of num_generations={num_generations} completions per prompt, but each "
-            f"generation batch holds per_device_train_batch_size × gradient_accumulation_steps × processes = "
-            f"{per_device_train_batch_size} × {gradient_accumulation_steps} × {num_processes} = {completions} "
-            f"completions, which is not a multiple of {num_generations}.\n"
-            f"Fix: multiply gradient_accumulation_steps (or the batch size) by {needed}, or set num_generations "
-            f"to one of {fits or 'a divisor of the batch'}."
+            f"GRPO needs whole groups of num_generations={num_generations} completions "
+            "per prompt, but each generation batch holds per_device_train_batch_size × "
+            f"gradient_accumulation_steps × processes = {per_device_train_batch_size} × "
+            f"{gradient_accumulation_steps} × {num_processes} = {completions} "
+            f"completions, which is not a multiple of {num_generations}.\nFix: multiply "
+            f"gradient_accumulation_steps (or the batch size) by {needed}, or set "
+            f"num_generations to one of {fits or 'a divisor of the batch'}."
         )
     return completions // num_generations
 
@@ -631,9 +636,10 @@ def check_warm_start(settings: SimpleNamespace) -> None:
         settings.warm_start_epochs > 0 and settings.warm_start_learning_rate > 0
     ):
         raise ValueError(
-            f"warm_start_examples={settings.warm_start_examples} asks for a warm start, but this profile's "
-            f"warm_start_epochs={settings.warm_start_epochs} and warm_start_learning_rate="
-            f"{settings.warm_start_learning_rate} would train nothing: set both above 0, or warm_start_examples=0."
+            f"warm_start_examples={settings.warm_start_examples} asks for a warm start, "
+            f"but this profile's warm_start_epochs={settings.warm_start_epochs} and "
+            f"warm_start_learning_rate={settings.warm_start_learning_rate} would train "
+            "nothing: set both above 0, or warm_start_examples=0."
         )
 
 
@@ -654,9 +660,10 @@ def pick_profile_for_gpu(gpu_memory_gb: Optional[float]) -> str:
     ]
     if not fitting:
         raise ProfileError(
-            f"This GPU has {gpu_memory_gb:.1f} GB; the smallest GPU profile, 'rtx2080ti-11gb', wants "
-            f"{PROFILES['rtx2080ti-11gb'].min_gpu_memory_gb} GB. Use profile='cpu' (real small models on the CPU, "
-            f"about half an hour a notebook), profile='tiny', or a bigger GPU (a free Colab T4 has 16 GB)."
+            f"This GPU has {gpu_memory_gb:.1f} GB; the smallest GPU profile, "
+            f"'rtx2080ti-11gb', wants {PROFILES['rtx2080ti-11gb'].min_gpu_memory_gb} GB. "
+            "Use profile='cpu' (real small models on the CPU, about half an hour a "
+            "notebook), profile='tiny', or a bigger GPU (a free Colab T4 has 16 GB)."
         )
     return max(fitting, key=lambda p: p.min_gpu_memory_gb).name
 
@@ -668,16 +675,18 @@ def cpu_profile_notice() -> str:
 
     cpu = PROFILES["cpu"]
     times = ", ".join(
-        f"{lesson['notebook'][:2]} ~"
-        f"{minutes(lesson['section'], cpu.notebook(lesson['section'], rehearsal=False), 'CPU').total_minutes:.0f} min"
+        f"{lesson['notebook'][:2]} "
+        f"~{minutes(lesson['section'], cpu.notebook(lesson['section'], rehearsal=False), 'CPU').total_minutes:.0f} "
+        "min"
         for lesson in COURSE
         if lesson["section"] != "setup"
     )
     return (
-        f"No CUDA GPU found: profile 'cpu', real small models on this CPU (training and evaluation, "
-        f"estimated on 2 cores: {times}; loading and the other cells add a few minutes, more cores are faster). "
-        f"Apple silicon runs it on the CPU too. For the full course, open the notebook in Colab (Runtime > "
-        f"Change runtime type > T4 GPU); for a rehearsal in a few minutes, profile='tiny'."
+        "No CUDA GPU found: profile 'cpu', real small models on this CPU (training and "
+        f"evaluation, estimated on 2 cores: {times}; loading and the other cells add a "
+        "few minutes, more cores are faster). Apple silicon runs it on the CPU too. For "
+        "the full course, open the notebook in Colab (Runtime > Change runtime type > T4 "
+        "GPU); for a rehearsal in a few minutes, profile='tiny'."
     )
 
 
@@ -696,7 +705,8 @@ def get_profile(name: Optional[str] = None) -> Profile:
         print(
             cpu_profile_notice()
             if name == "cpu"
-            else f"Profile 'auto' picked {name!r} for {report['gpu_name']} ({report['gpu_memory_gb']} GB)."
+            else f"Profile 'auto' picked {name!r} for {report['gpu_name']} "
+            f"({report['gpu_memory_gb']} GB)."
         )
     if name not in PROFILES:
         raise ProfileError(
@@ -704,7 +714,9 @@ def get_profile(name: Optional[str] = None) -> Profile:
         )
     if rehearsing() and name != "tiny":
         print(
-            f"REHEARSAL of {name!r}: its settings with steps, data sizes and lengths cut; hub ids served by "
-            f"stand-ins from {os.environ.get('HF_HOME', 'the Hugging Face cache')}. The numbers mean nothing."
+            f"REHEARSAL of {name!r}: its settings with steps, data sizes and lengths cut; "
+            "hub ids served by stand-ins from "
+            f"{os.environ.get('HF_HOME', 'the Hugging Face cache')}. The numbers mean "
+            "nothing."
         )
     return PROFILES[name]

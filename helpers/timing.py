@@ -183,8 +183,8 @@ class TimeEstimate:
         where = "on 2 CPU cores" if self.gpu == "CPU" else f"on one {self.gpu}"
         plan = "" if self.measured else " Plan for the high end."
         return (
-            f"Estimated time {where}: {self.minutes_text} ({listed}; {per_step} per training step). "
-            f"An estimate from the settings, not a measurement.{plan}"
+            f"Estimated time {where}: {self.minutes_text} ({listed}; {per_step} per "
+            f"training step). An estimate from the settings, not a measurement.{plan}"
         )
 
 
@@ -749,22 +749,25 @@ def minutes(
 # Two GRPO runs on a Colab T4, priced by the formulas above with the setups their notebooks state.
 ANCHORS = {
     "TRL grpo_trl_lora_qlora": dict(
-        source="huggingface/trl examples/notebooks/grpo_trl_lora_qlora.ipynb (run of 2025-12-19, TRL 0.26)",
-        setup="Qwen2-7B-Instruct, 4-bit NF4 (double quantisation, fp16 compute) with the rest loaded in "
-        "fp32, LoRA r=32 on q,k,v,o,gate,up,down, per_device_train_batch_size=8 with num_generations=8 "
-        "(one prompt, 8 completions a step), max_completion_length=256, gradient checkpointing, Liger "
-        "kernel, paged_adamw_8bit, transformers generate (no vLLM), TRL's default bf16 autocast (the "
-        "T4 has no native bf16: its fp32 rate); NuminaMath-TIR prompts with a system prompt, ~170 "
-        "tokens (our guess)",
+        source="huggingface/trl examples/notebooks/grpo_trl_lora_qlora.ipynb (run of "
+        "2025-12-19, TRL 0.26)",
+        setup="Qwen2-7B-Instruct, 4-bit NF4 (double quantisation, fp16 compute) with the rest "
+        "loaded in fp32, LoRA r=32 on q,k,v,o,gate,up,down, "
+        "per_device_train_batch_size=8 with num_generations=8 (one prompt, 8 completions "
+        "a step), max_completion_length=256, gradient checkpointing, Liger kernel, "
+        "paged_adamw_8bit, transformers generate (no vLLM), TRL's default bf16 autocast "
+        "(the T4 has no native bf16: its fp32 rate); NuminaMath-TIR prompts with a "
+        "system prompt, ~170 tokens (our guess)",
         measured="500 steps in 47,229 s: 94.5 s a step; peak reserved memory 8.83 GB",
         measured_seconds_per_step=94.5,
     ),
     "Unsloth Qwen2.5-3B GRPO": dict(
-        source="unslothai/notebooks nb/Qwen2.5_(3B)-GRPO.ipynb (Unsloth 2025.2, vLLM 0.7.1, Colab T4)",
-        setup="Qwen2.5-3B-Instruct in 4-bit (bitsandbytes) with vLLM generation (CUDA graphs), LoRA r=64 on "
-        "the seven linears, one prompt x 8 completions x 200 tokens a step, fp16, Unsloth's gradient "
-        "checkpointing, beta=0.04 (a reference forward pass with the adapter off); GSM8K prompts, ~120 "
-        "tokens (our guess)",
+        source="unslothai/notebooks nb/Qwen2.5_(3B)-GRPO.ipynb (Unsloth 2025.2, vLLM 0.7.1, "
+        "Colab T4)",
+        setup="Qwen2.5-3B-Instruct in 4-bit (bitsandbytes) with vLLM generation (CUDA graphs), "
+        "LoRA r=64 on the seven linears, one prompt x 8 completions x 200 tokens a step, "
+        "fp16, Unsloth's gradient checkpointing, beta=0.04 (a reference forward pass "
+        "with the adapter off); GSM8K prompts, ~120 tokens (our guess)",
         measured="250 steps in 1 h 40 min: ~24 s a step",
         measured_seconds_per_step=24.0,
     ),

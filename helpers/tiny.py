@@ -76,9 +76,9 @@ QWEN_SPLIT = (
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 CHATML_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content']"
-    " + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
-    "{% endif %}"
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt "
+    "%}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
 
@@ -131,9 +131,10 @@ def build_folder(folder: Path, make) -> Path:
         work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     except OSError as error:
         raise CacheNotWritableError(
-            f"Cannot write the tiny models' cache folder {folder.parent} ({error.strerror or error}). Point "
-            f"RLHF_TINY_CACHE at a folder you can write (for example RLHF_TINY_CACHE=$HOME/rlhf-tiny-cache), "
-            f"or unset it to use ~/.cache/rlhf-course/tiny."
+            f"Cannot write the tiny models' cache folder {folder.parent} "
+            f"({error.strerror or error}). Point RLHF_TINY_CACHE at a folder you can "
+            "write (for example RLHF_TINY_CACHE=$HOME/rlhf-tiny-cache), or unset it to "
+            "use ~/.cache/rlhf-course/tiny."
         ) from error
     try:
         make(work)

@@ -44,7 +44,8 @@ class Playground:
         fp16)."""
         if not checkpoints:
             raise ValueError(
-                "Give the playground at least one checkpoint: {'name': folder or (model, tokenizer)}."
+                "Give the playground at least one checkpoint: {'name': folder or (model, "
+                "tokenizer)}."
             )
         self.models = {
             name: self._load(value, device, dtype) for name, value in checkpoints.items()
@@ -229,8 +230,9 @@ class PreferencePanel:
                 rows = self.labelled()
                 agreed = sum(not r["flipped"] for r in rows)
                 shown.value = (
-                    f"<p>Done: {len(rows)} pairs labelled. You agreed with the gold scorer on {agreed} of "
-                    f"{len(rows)}. Run the next cell to add them to the data.</p>"
+                    f"<p>Done: {len(rows)} pairs labelled. You agreed with the gold "
+                    f"scorer on {agreed} of {len(rows)}. Run the next cell to add them to "
+                    "the data.</p>"
                 )
                 first.disabled = second.disabled = True
                 return
@@ -257,7 +259,8 @@ def preference_panel(
     labeller = PreferencePanel(pairs, gold, seed)
     if headless():
         print(
-            f"(headless run: the labelling panel is skipped; in Jupyter you label {len(pairs)} pairs here)"
+            "(headless run: the labelling panel is skipped; in Jupyter you label "
+            f"{len(pairs)} pairs here)"
         )
     else:
         from IPython.display import display

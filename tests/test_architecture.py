@@ -71,7 +71,10 @@ def test_the_course_has_no_import_cycle():
 def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None
-    source = "def f():\n    from course_tools.runner import run_course\n    from helpers import lessons\n"
+    source = (
+        "def f():\n    from course_tools.runner import run_course\n    from helpers import "
+        "lessons\n"
+    )
     assert project_imports(source, {"course_tools.runner", "helpers.lessons"}) == {
         "course_tools.runner",
         "helpers.lessons",

@@ -34,9 +34,10 @@ def fake_course(tmp_path, monkeypatch):
     make_notebook(
         notebooks / "b_works.ipynb",
         (
-            "from helpers.results import write_metrics\n"
-            "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1,\n"
-            "    'learning': {'metric': 'reward', 'first_quarter_mean': 0.2, 'last_quarter_mean': 0.7}})"
+            "from helpers.results import write_metrics\nwrite_metrics(output_dir, "
+            "{'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1,\n    "
+            "'learning': {'metric': 'reward', 'first_quarter_mean': 0.2, "
+            "'last_quarter_mean': 0.7}})"
         ),
     )
     monkeypatch.setattr(runner, "NOTEBOOKS_DIR", notebooks)
@@ -104,10 +105,11 @@ def test_a_notebook_gets_the_output_folder_of_the_one_it_builds_on(fake_course, 
     make_notebook(
         runner.NOTEBOOKS_DIR / "d_reads_b.ipynb",
         (
-            "import json, pathlib\n"
-            "from helpers.results import write_metrics\n"
-            "earlier = json.loads((pathlib.Path(source) / 'metrics.json').read_text())\n"
-            "write_metrics(output_dir, {'notebook': 'd_reads_b', 'profile': profile, 'wall_seconds': 0.1, 'read': earlier['notebook']})"
+            "import json, pathlib\nfrom helpers.results import write_metrics\nearlier = "
+            "json.loads((pathlib.Path(source) / "
+            "'metrics.json').read_text())\nwrite_metrics(output_dir, {'notebook': "
+            "'d_reads_b', 'profile': profile, 'wall_seconds': 0.1, 'read': "
+            "earlier['notebook']})"
         ),
     )
     rows = runner.run_course("tiny", fake_course)
@@ -168,8 +170,9 @@ def test_the_seed_reaches_every_notebook(fake_course, monkeypatch):
     make_notebook(
         runner.NOTEBOOKS_DIR / "b_works.ipynb",
         (
-            "from helpers.results import write_metrics\n"
-            "write_metrics(output_dir, {'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1, 'seed': seed})"
+            "from helpers.results import write_metrics\nwrite_metrics(output_dir, "
+            "{'notebook': 'b_works', 'profile': profile, 'wall_seconds': 0.1, 'seed': "
+            "seed})"
         ),
     )
     runner.run_course("tiny", fake_course, seed=3)
@@ -208,8 +211,9 @@ def test_two_jobs_run_independent_notebooks_side_by_side_and_wait_for_inputs(
 ):
     """The tiny course runs its two chains (01 -> 05 -> 06 beside 02 -> 03 -> 04) at once."""
     stamp = (
-        "import json, time, pathlib\nstart = time.time()\ntime.sleep(2)\n"
-        "pathlib.Path(output_dir, 'metrics.json').write_text(json.dumps({'start': start, 'end': time.time()}))"
+        "import json, time, pathlib\nstart = "
+        "time.time()\ntime.sleep(2)\npathlib.Path(output_dir, "
+        "'metrics.json').write_text(json.dumps({'start': start, 'end': time.time()}))"
     )
     for name in ("a_fails", "b_works", "d_reads_b"):
         make_notebook(runner.NOTEBOOKS_DIR / f"{name}.ipynb", stamp)

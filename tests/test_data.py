@@ -56,7 +56,8 @@ def test_chat_prompt_puts_the_format_in_the_system_message():
 def test_local_jsonl_loads(tmp_path):
     path = tmp_path / "mine.jsonl"
     path.write_text(
-        '{"question": "Q1?", "answer": "#### 1"}\n\n{"question": "Q2?", "answer": "#### 2", "extra": 0}\n'
+        '{"question": "Q1?", "answer": "#### 1"}\n\n{"question": "Q2?", "answer": "#### '
+        '2", "extra": 0}\n'
     )
     assert data.load_gsm8k(str(path)) == [
         {"question": "Q1?", "answer": "#### 1"},

@@ -53,8 +53,8 @@ def test_wrong_stack_names_the_exact_install_command():
         env.require_stack("legacy")
     message = str(caught.value)
     assert (
-        "pip install torch==2.13.0 && pip install -r requirements-legacy-trl.txt -c constraints-torch.txt"
-        in message
+        "pip install torch==2.13.0 && pip install -r requirements-legacy-trl.txt -c "
+        "constraints-torch.txt" in message
     )
     assert "rlhf-legacy" in message
     assert "trl 1.16.0" in message
@@ -246,19 +246,20 @@ def test_the_packaged_smollm2_converts_once_into_a_folder_both_stacks_load(tmp_p
         and env.packaged_model("HuggingFaceTB/SmolLM2-135M-Instruct") == folder
     )  # cached
     probe = (
-        "import json, sys, torch\n"
-        "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
-        f"folder = {str(folder)!r}\n"
-        "tokenizer = AutoTokenizer.from_pretrained(folder)\n"
-        "model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch.float32).eval()\n"
-        "text = tokenizer.apply_chat_template([{'role': 'user', 'content': 'What is 2 + 2?'}], tokenize=False,\n"
-        "                                     add_generation_prompt=True)\n"
-        "ids = tokenizer(text, add_special_tokens=False)['input_ids']\n"
-        "with torch.no_grad():\n"
-        "    logits = model(torch.tensor([ids])).logits[0, -1]\n"
-        "print(json.dumps({'params': model.num_parameters(), 'eos': tokenizer.eos_token, 'rope': getattr(model.config, 'rope_theta', None)\n"
-        "                  or model.config.rope_parameters['rope_theta'],\n"
-        "                  'top': logits.topk(5).indices.tolist(), 'end': tokenizer.decode(ids[-3:])}))\n"
+        "import json, sys, torch\nfrom transformers import AutoModelForCausalLM, "
+        f"AutoTokenizer\nfolder = {str(folder)!r}\ntokenizer = "
+        "AutoTokenizer.from_pretrained(folder)\nmodel = "
+        "AutoModelForCausalLM.from_pretrained(folder, "
+        "torch_dtype=torch.float32).eval()\ntext = "
+        "tokenizer.apply_chat_template([{'role': 'user', 'content': 'What is 2 + "
+        "2?'}], tokenize=False,\n                                     "
+        "add_generation_prompt=True)\nids = tokenizer(text, "
+        "add_special_tokens=False)['input_ids']\nwith torch.no_grad():\n    logits = "
+        "model(torch.tensor([ids])).logits[0, -1]\nprint(json.dumps({'params': "
+        "model.num_parameters(), 'eos': tokenizer.eos_token, 'rope': "
+        "getattr(model.config, 'rope_theta', None)\n                  or "
+        "model.config.rope_parameters['rope_theta'],\n                  'top': "
+        "logits.topk(5).indices.tolist(), 'end': tokenizer.decode(ids[-3:])}))\n"
     )
     results = {}
     for stack in ("modern", "legacy"):

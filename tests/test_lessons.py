@@ -106,10 +106,10 @@ def one_more_lesson(tmp_path, monkeypatch):
     make_notebook(
         notebooks / extra["notebook"],
         (
-            "import json, pathlib\n"
-            "from helpers.results import write_metrics\n"
-            "read = json.loads((pathlib.Path(genre_run) / 'metrics.json').read_text())['notebook']\n"
-            "write_metrics(output_dir, {'notebook': '07', 'profile': profile, 'wall_seconds': 0.1, 'read': read})"
+            "import json, pathlib\nfrom helpers.results import write_metrics\nread = "
+            "json.loads((pathlib.Path(genre_run) / "
+            "'metrics.json').read_text())['notebook']\nwrite_metrics(output_dir, "
+            "{'notebook': '07', 'profile': profile, 'wall_seconds': 0.1, 'read': read})"
         ),
     )
     COURSE.append(extra)  # the one list every module reads

@@ -21,7 +21,8 @@ def browser_dom(path) -> str:
     if CHROMIUM is None:
         if os.environ.get("RLHF_REQUIRE_BROWSER"):
             pytest.fail(
-                "RLHF_REQUIRE_BROWSER is set but no chromium is installed (apt-get install chromium)"
+                "RLHF_REQUIRE_BROWSER is set but no chromium is installed (apt-get "
+                "install chromium)"
             )
         pytest.skip("no chromium here (apt-get install chromium)")
     result = subprocess.run(

@@ -88,8 +88,8 @@ def test_qwen_stand_in_speaks_chatml(cache):
         add_generation_prompt=True,
     )
     assert (
-        text
-        == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2 + 2?<|im_end|>\n<|im_start|>assistant\n"
+        text == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2 + "
+        "2?<|im_end|>\n<|im_start|>assistant\n"
     )
     assert tokenizer.eos_token == "<|im_end|>"
     assert tokenizer.pad_token == "<|endoftext|>"

@@ -57,9 +57,9 @@ def test_a_hub_id_loads_from_the_hugging_face_cache_as_a_real_profile_names_it(
     from .conftest import REPO
 
     script = (
-        "import json; from helpers.widgets import Playground; "
-        "rows = Playground({'start': 'gpt2'}).compare('The ship', temperature=0.0, max_new_tokens=4); "
-        "print(json.dumps([row['checkpoint'] for row in rows]))"
+        "import json; from helpers.widgets import Playground; rows = "
+        "Playground({'start': 'gpt2'}).compare('The ship', temperature=0.0, "
+        "max_new_tokens=4); print(json.dumps([row['checkpoint'] for row in rows]))"
     )
     result = subprocess.run(
         [str(modern_python), "-c", script],

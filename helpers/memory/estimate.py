@@ -120,9 +120,10 @@ def _spec_from_name(name: str) -> ModelSpec:
         config = AutoConfig.from_pretrained(name)
     except Exception as error:
         raise MemoryInputError(
-            f"No config for {name!r}: not a course model ({', '.join(known_configs())}), not a folder with "
-            f"config.json, and the hub did not answer ({type(error).__name__}).\nPass the parameter count "
-            f"instead, e.g. estimate(..., model=None, parameters=124_000_000), for a rougher estimate."
+            f"No config for {name!r}: not a course model ({', '.join(known_configs())}), "
+            "not a folder with config.json, and the hub did not answer "
+            f"({type(error).__name__}).\nPass the parameter count instead, e.g. "
+            "estimate(..., model=None, parameters=124_000_000), for a rougher estimate."
         ) from None
     return _spec_from_config(config, name)
 

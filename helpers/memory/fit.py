@@ -383,20 +383,24 @@ def recommend(
     fits = est.gb <= budget
     name = SECTIONS[notebook]
     if fits and not steps:
-        message = f"{name} fits a {gpu_memory_gb:g} GB GPU as it is: ~{est.gb:.1f} GB of {budget:.1f} GB usable."
+        message = (
+            f"{name} fits a {gpu_memory_gb:g} GB GPU as it is: ~{est.gb:.1f} GB of "
+            f"{budget:.1f} GB usable."
+        )
     elif fits:
         listed = "\n".join(
             f"  {i}. {change} ({cost}) -> ~{gb} GB" for i, (change, cost, gb) in enumerate(steps, 1)
         )
         message = (
-            f"{name} fits a {gpu_memory_gb:g} GB GPU ({budget:.1f} GB usable) with, in this order:\n{listed}\n"
-            f"Settings: {_settings_text(changed)}"
+            f"{name} fits a {gpu_memory_gb:g} GB GPU ({budget:.1f} GB usable) with, in "
+            f"this order:\n{listed}\nSettings: {_settings_text(changed)}"
         )
     else:
         message = (
-            f"{name} does not fit a {gpu_memory_gb:g} GB GPU: even with every memory option it needs "
-            f"~{est.gb:.1f} GB and only {budget:.1f} GB is usable. Use profile='tiny' to learn the "
-            f"method on a CPU, or a bigger GPU (a free Colab T4 has 16 GB)."
+            f"{name} does not fit a {gpu_memory_gb:g} GB GPU: even with every memory "
+            f"option it needs ~{est.gb:.1f} GB and only {budget:.1f} GB is usable. Use "
+            "profile='tiny' to learn the method on a CPU, or a bigger GPU (a free Colab "
+            "T4 has 16 GB)."
         )
     return Recommendation(
         gpu_memory_gb, notebook, fits, steps, changed, current if fits else None, est, message
@@ -479,7 +483,7 @@ def report_memory(est: MemoryEstimate, peak=None) -> dict:
         estimate_over_measured=round(est.bytes / peak.bytes, 3),
     )
     print(
-        f"Estimated peak: {est.gb:.3f} GB ({est.phase})   measured: {peak.gb:.3f} GB ({peak.how})   "
-        f"estimate/measured = {est.bytes / peak.bytes:.2f}"
+        f"Estimated peak: {est.gb:.3f} GB ({est.phase})   measured: {peak.gb:.3f} GB "
+        f"({peak.how})   estimate/measured = {est.bytes / peak.bytes:.2f}"
     )
     return block

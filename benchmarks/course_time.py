@@ -3,8 +3,8 @@ cache, as `bash scripts/course.sh` runs them (two at a time on the tiny profile)
 wall time and the total written to benchmarks/course_time.json, which the README's course map quotes
 (`python -m course_tools.publish` writes it there).
 
-    python -m benchmarks.course_time                  # after `bash scripts/setup.sh`; about 5 minutes on 2 cores
-    python -m benchmarks.course_time --jobs 1         # one notebook at a time
+    python -m benchmarks.course_time           # after `bash scripts/setup.sh`; ~5 min on 2 cores
+    python -m benchmarks.course_time --jobs 1  # one notebook at a time
 
 A benchmark, not a test: its figures depend on the machine, which the JSON names.
 """

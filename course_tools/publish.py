@@ -2,7 +2,8 @@
 
     python -m course_tools.publish                  # rewrite what is stale
     python -m course_tools.publish --check          # list what is stale (the tests run this)
-    python -m course_tools.publish --repo https://github.com/you/your-fork --ref main   # a fork: once (pyproject.toml)
+    python -m course_tools.publish --repo https://github.com/you/your-fork --ref main
+                                                    # a fork: once (written to pyproject.toml)
 
 What it writes:
 
@@ -73,7 +74,8 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-REWARD_CELL = """# The five reward functions GRPO calls. Edit them here: section 6 trains with what this cell defines.
+REWARD_CELL = """# The five reward functions GRPO calls. Edit them here: section 6 trains with
+# what this cell defines.
 # Written by `python -m course_tools.publish` from the marked part of helpers/rewards.py, which the
 # tests check. Values and format follow Will Brown's GRPO demo for GSM8K (gist
 # willccbb/4676755236bb08cab5f4e54a0475d6fb).

@@ -475,7 +475,8 @@ def reasoning_answer(record: dict) -> str:
     from helpers.answers import reference_answer
 
     working = clean_solution(record["answer"]).split("####")[0].strip()
-    return f"<reasoning>\n{working}\n</reasoning>\n<answer>\n{reference_answer(record['answer'])}\n</answer>"
+    answer = reference_answer(record["answer"])
+    return f"<reasoning>\n{working}\n</reasoning>\n<answer>\n{answer}\n</answer>"
 
 
 def grpo_record(record: dict) -> dict:

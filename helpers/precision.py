@@ -2,11 +2,11 @@
 step one.
 
     plan = precision_plan(settings.precision, settings.device)  # one plan per profile and card
-    base = AutoModelForCausalLM.from_pretrained(path, dtype=plan.frozen_dtype)  # weights that do not train
+    base = AutoModelForCausalLM.from_pretrained(path, dtype=plan.frozen_dtype)  # frozen weights
     args = GRPOConfig(..., **plan.trainer_flags)
     trainer = GRPOTrainer(...)
     trainables_to_fp32(trainer.model, plan)  # undo TRL's QLoRA cast under fp16 (see below)
-    precision = check_precision(trainer.model, plan, preflight_ids=ids)  # stops on a broken contract
+    precision = check_precision(trainer.model, plan, preflight_ids=ids)  # stops if one is broken
 
 The contracts, each a crash, an overflow or a silent error on a T4 or an RTX 2080 Ti if broken:
 

@@ -1,7 +1,9 @@
 """Preference pairs, the Bradley-Terry reward model's checks, and the measures of notebook 06.
 
-    rows, ties = simulated_preferences(prompts, first, second, gold_first, gold_second, noise=0.1, tie_margin=0.05)
-    pairs, dropped = clean_pairs(rows)            # identical, empty or incomplete pairs out, counted
+    rows, ties = simulated_preferences(
+        prompts, first, second, gold_first, gold_second, noise=0.1, tie_margin=0.05
+    )
+    pairs, dropped = clean_pairs(rows)  # identical, empty or incomplete pairs out, counted
     train, test = split_pairs(pairs, held_out=0.2, seed=0)
     batch = sample(policy, tokenizer, prompts, max_new_tokens=14)   # texts, and the ids KL needs
     kl_per_text(policy, reference, batch)         # sum over a text's tokens of log pi - log pi_ref

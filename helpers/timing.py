@@ -1,6 +1,6 @@
 """How long a notebook's training and evaluation take on a GPU class: a range from the settings.
 
-    minutes("grpo", get_profile("t4-16gb").notebook("grpo"), "T4")   # -> TimeEstimate: low, high, parts
+    minutes("grpo", get_profile("t4-16gb").notebook("grpo"), "T4")  # TimeEstimate: low, high, parts
 
 Not a measurement: each training notebook prints it before training and its measured seconds per
 step after, so the two can be compared on your card. Every GPU time is a range, ``low-high``: the
@@ -487,7 +487,9 @@ def _ppo(section, s, card, end, prompt):
             precision=s.precision,
             micro_batches=steps,
         ) + _optimizer_seconds(card, end, steps, *_trainable(classifier, False))
-    else:  # the similarity-only contrast: the same training again; evaluated before, after and the contrast
+    else:
+        # the similarity-only contrast: the same training again; evaluated before, after and
+        # on the contrast
         if s.contrast:
             parts["contrast"] = parts["training"]
         parts["evaluation"] = (3 if s.contrast else 2) * _evaluation_seconds(

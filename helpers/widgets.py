@@ -1,6 +1,7 @@
 """A playground: one prompt, completions from several checkpoints side by side, with their scores.
 
-    playground = Playground({"base": base_folder, "PPO": policy_folder}, scorers={"P(scifi)": genre_reward})
+    folders = {"base": base_folder, "PPO": policy_folder}
+    playground = Playground(folders, scorers={"P(scifi)": genre_reward})
     playground.panel()          # in a notebook: type a prompt or pick a problem, press "Generate"
 
 Checkpoints are folders, hub ids (as a real profile names its models), or already loaded ``(model,
@@ -104,7 +105,8 @@ class Playground:
             inputs = tokenizer(text, return_tensors="pt").to(model.device)
             devices = [model.device.index or 0] if model.device.type == "cuda" else []
             was_training = model.training
-            model.eval()  # no dropout, and the key/value cache even when gradient checkpointing is on
+            # no dropout, and the key/value cache even when gradient checkpointing is on
+            model.eval()
             with (
                 torch.no_grad(),
                 torch.random.fork_rng(devices=devices),

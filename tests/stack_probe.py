@@ -2,7 +2,7 @@
 way notebooks do, and print JSON the tests compare across stacks.
 
     python tests/stack_probe.py CACHE_DIR
-    python tests/stack_probe.py --checkpoint FOLDER     # one causal LM checkpoint, e.g. notebook 02's
+    python tests/stack_probe.py --checkpoint FOLDER  # one causal LM checkpoint, e.g. notebook 02's
 """
 
 import json

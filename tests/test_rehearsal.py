@@ -16,15 +16,18 @@ from .conftest import REPO, stack_python
 LOAD_BY_HUB_ID = """
 import json
 from datasets import load_dataset
-from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, AutoModel
+from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
 from helpers.env import resolve_model
 out = {}
 for model_id in ["gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"]:
     assert resolve_model(model_id) == model_id
     out[model_id] = type(AutoModelForCausalLM.from_pretrained(model_id)).__name__
-out["distilbert-base-uncased"] = type(AutoModelForSequenceClassification.from_pretrained("distilbert-base-uncased", num_labels=5)).__name__
+classifier = AutoModelForSequenceClassification.from_pretrained(
+    "distilbert-base-uncased", num_labels=5
+)
+out["distilbert-base-uncased"] = type(classifier).__name__
 out["minilm"] = AutoModel.from_pretrained("sentence-transformers/all-MiniLM-L6-v2").num_parameters()
-out["gsm8k"] = [len(load_dataset("openai/gsm8k", "main", split=split)) for split in ("train", "test")]
+out["gsm8k"] = [len(load_dataset("openai/gsm8k", "main", split=s)) for s in ("train", "test")]
 news = load_dataset("fancyzhx/ag_news", split="train")
 out["ag_news"] = [news.column_names, news.features["label"].names]
 print(json.dumps(out))

@@ -88,12 +88,15 @@ def test_the_real_minilm_loads_offline_on_the_legacy_stack_and_barely_sees_a_cha
     offline. A solution with one number changed is nearly as similar as the reference itself: the
     lesson of 03."""
     script = (
-        "from sentence_transformers import SentenceTransformer\nfrom helpers.env import "
-        "resolve_model\nfrom helpers.rewards import make_similarity_scorer\nscore = "
-        "make_similarity_scorer(SentenceTransformer(resolve_model('sentence-transformers/all-MiniLM-L6-v2'), "
-        "device='cpu'))\ntexts = ['Mia has 3 + 4 = 7 apples.\\n#### 7', 'Mia has 3 + 4 = "
-        "8 apples.\\n#### 8', 'I do not know.']\nprint(score(texts, answer=['Mia has 3 + "
-        "4 = <<3+4=7>>7 apples.\\n#### 7'] * 3))\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        "from helpers.env import resolve_model\n"
+        "from helpers.rewards import make_similarity_scorer\n"
+        "encoder = SentenceTransformer(resolve_model('sentence-transformers/all-MiniLM-L6-v2'),"
+        " device='cpu')\n"
+        "score = make_similarity_scorer(encoder)\n"
+        "texts = ['Mia has 3 + 4 = 7 apples.\\n#### 7', 'Mia has 3 + 4 = 8 apples.\\n#### 8',"
+        " 'I do not know.']\n"
+        "print(score(texts, answer=['Mia has 3 + 4 = <<3+4=7>>7 apples.\\n#### 7'] * 3))\n"
     )
     same, changed, unrelated = json.loads(
         run_python(legacy_python, "-c", script).strip().splitlines()[-1]

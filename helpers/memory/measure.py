@@ -202,7 +202,8 @@ def free_trainer(trainer, model_to: str | None = None) -> int:
         handler.optimizer = handler.lr_scheduler = None
     accelerator = getattr(trainer, "accelerator", None)
     if accelerator is not None:
-        accelerator.free_memory()  # its lists of prepared models, optimizers, schedulers, data loaders
+        # its lists of prepared models, optimizers, schedulers, data loaders
+        accelerator.free_memory()
     if hasattr(trainer, "ref_model"):
         trainer.ref_model = None
     if (

@@ -76,8 +76,7 @@ def dataset_column(values, count: int) -> list:
     return (values + [None] * count)[:count]
 
 
-# --- the five rewards: notebook 04 shows and runs this part (python -m course_tools.publish copies
-# it there) ---
+# --- the five rewards: notebook 04 shows and runs this part (course_tools.publish copies it) ---
 STRICT_FORMAT = re.compile(
     r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?$", re.DOTALL
 )

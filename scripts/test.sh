@@ -13,7 +13,8 @@ source scripts/env.sh
 export HF_HUB_OFFLINE=1 RLHF_PROFILE=tiny RLHF_HEADLESS=1  # headless: widgets drawn once
 export RLHF_TINY_CACHE=${RLHF_TINY_CACHE:-$(mktemp -d -t rlhf-cold-cache-XXXX)}
 start=$(date +%s)
-ruff check helpers course_tools tests benchmarks scripts
+ruff check helpers course_tools tests benchmarks scripts  # E501 on: 100 columns
+ruff format --check helpers course_tools tests benchmarks scripts
 python -m course_tools.publish --check
 # Two workers: each seed's notebook runs stay on one; groups start longest first (tests/conftest.py).
 python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=30 tests "$@"

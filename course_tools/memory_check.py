@@ -479,8 +479,10 @@ def validate(cases: list[Case], tolerance: float = 0.15, device: str | None = No
         (w_meas, w_est), (o_meas, o_est) = row["weights_gb"], row["optimizer_gb"]
         flag = "" if abs(row["error"]) <= tolerance else "  <-- off"
         print(
-            f"{case.name:<44}{row['phase']:>10}{w_est:>9.3f}/{w_meas:<9.3f}{o_est:>10.3f}/{o_meas:<10.3f}"
-            f"{row['estimate_gb']:>11.3f}{row['measured_gb']:>10.3f}{row['error']:>+8.1%}{row['seconds']:>6.0f}{flag}",
+            f"{case.name:<44}{row['phase']:>10}"
+            f"{w_est:>9.3f}/{w_meas:<9.3f}{o_est:>10.3f}/{o_meas:<10.3f}"
+            f"{row['estimate_gb']:>11.3f}{row['measured_gb']:>10.3f}"
+            f"{row['error']:>+8.1%}{row['seconds']:>6.0f}{flag}",
             flush=True,
         )
     return rows

@@ -1707,7 +1707,8 @@ def course_audit(ctx: Context, model) -> dict:
             "raised": None,
             "block": {k: _plain(v) if not isinstance(v, dict) else v for k, v in block.items()},
         }
-    except Exception as error:  # noqa: BLE001 - a PrecisionError is the expected answer after the cast
+    # a PrecisionError is the expected answer after the cast
+    except Exception as error:  # noqa: BLE001
         return {"available": True, "raised": f"{type(error).__name__}: {str(error)[:300]}"}
 
 

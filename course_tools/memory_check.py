@@ -318,6 +318,7 @@ def _run_trainer(case: Case, model, config, device: str):
     from transformers import AutoTokenizer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
+    # with transformers above: torch-heavy, imported only by the cases that train
     from helpers.memory.measure import peak_memory_callback
     from helpers.tiny import build as build_tiny
 

@@ -20,6 +20,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
+from helpers.answers import reference_answer
+
 SAMPLE_FILE = Path(__file__).with_name("gsm8k_sample.jsonl")
 # Hand-written genre sentences. The classifier trains on the corpus and the styles (dialogue,
 # questions, first person); the tiny tokenizers learned from the corpus alone, before the styles
@@ -472,8 +474,6 @@ def reasoning_answer(record: dict) -> str:
     >>> reasoning_answer({"question": "What is 2 plus 2?", "answer": "2 + 2 = 4.\\n#### 4"})
     '<reasoning>\\n2 + 2 = 4.\\n</reasoning>\\n<answer>\\n4\\n</answer>'
     """
-    from helpers.answers import reference_answer
-
     working = clean_solution(record["answer"]).split("####")[0].strip()
     answer = reference_answer(record["answer"])
     return f"<reasoning>\n{working}\n</reasoning>\n<answer>\n{answer}\n</answer>"

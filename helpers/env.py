@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
+from helpers import tiny
+
 # The course's two stacks: what each one pins, and how to install it.
 STACKS = {
     "legacy": {
@@ -392,8 +394,6 @@ def gguf_folder(model_id: str, gguf_file: Path, cache_dir: Optional[Path] = None
     import hashlib
     import json
 
-    from helpers import tiny
-
     expected = GGUF_SHA256[model_id]
     root = Path(cache_dir) if cache_dir else tiny.cache_root()
     folder = root / f"{model_id.replace('/', '--')}-gguf-{expected[:12]}"
@@ -461,8 +461,6 @@ def resolve_model(model_id: str) -> str:
 
     >>> resolve_model("tiny-gpt2")  # '/home/you/.cache/rlhf-course/tiny/tiny-gpt2-3f2a...'
     """
-    from helpers import tiny
-
     if model_id in tiny.TINY_MODELS:
         return str(tiny.build(model_id))
     if Path(model_id).expanduser().is_dir():

@@ -19,6 +19,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from helpers.rewards import completion_text, finite_scores
+
 COLUMNS = ("prompt", "chosen", "rejected")
 MIN_PAIRS = 20  # below this a held-out split says nothing (a 95% interval wider than +-20 points)
 MIN_HELD_OUT = 10
@@ -152,7 +154,7 @@ def calibration(probabilities: list[float], outcomes: list[bool], bins: int = 5)
 def win_rate(scores: list[float], baseline: list[float]) -> dict:
     """How often `scores` beat `baseline`, pair by pair (ties count half), with a 95% Wilson
     interval."""
-    from helpers.evaluation import wilson_interval
+    from helpers.evaluation import wilson_interval  # imports torch: only when called
 
     if len(scores) != len(baseline) or not scores:
         raise ValueError("win_rate compares two non-empty lists of one length.")
@@ -260,7 +262,7 @@ def kl_per_text(policy, reference, samples: Samples, batch_size: int = 32) -> li
     """KL from the reference of each sampled text: the sum over its tokens of log pi - log pi_ref
     ("k1", the unit of notebooks 01 and 05), whose mean over the policy's own samples estimates
     KL(pi || pi_ref)."""
-    from helpers.by_hand import completion_logps
+    from helpers.by_hand import completion_logps  # imports torch: only when called
 
     values = []
     for start in range(0, len(samples.prompts), batch_size):
@@ -281,7 +283,6 @@ def kl_per_text(policy, reference, samples: Samples, batch_size: int = 32) -> li
 def make_reward_model_scorer(reward_model, tokenizer, batch_size: int = 32, max_length: int = 256):
     """The learned reward of each text, scored as RewardTrainer trained it: the text plus
     end-of-text."""
-    from helpers.rewards import completion_text, finite_scores
 
     def learned_reward(texts, **kwargs) -> list[float]:
         import torch

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Optional
 
+from helpers import env  # as a module: tests replace env.device_report
 from helpers.lessons import COURSE, LessonError
+from helpers.timing import minutes
 
 NOTEBOOK_SECTIONS = tuple(
     lesson["section"] for lesson in COURSE
@@ -672,8 +674,6 @@ def pick_profile_for_gpu(gpu_memory_gb: Optional[float]) -> str:
 def cpu_profile_notice() -> str:
     """What 'auto' says when it finds no CUDA GPU: the cpu profile, and how long each notebook
     takes."""
-    from helpers.timing import minutes
-
     cpu = PROFILES["cpu"]
 
     def cpu_minutes(section: str) -> float:
@@ -701,9 +701,7 @@ def get_profile(name: Optional[str] = None) -> Profile:
     """
     name = (name or os.environ.get("RLHF_PROFILE") or "auto").strip()
     if name == "auto":
-        from helpers.env import device_report
-
-        report = device_report()
+        report = env.device_report()
         name = pick_profile_for_gpu(report["gpu_memory_gb"] if report["device"] == "cuda" else None)
         print(
             cpu_profile_notice()

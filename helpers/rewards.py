@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 
 from helpers.answers import extract_answer, is_correct
+from helpers.data import clean_solution
 
 
 def completion_text(completion) -> str:
@@ -212,8 +213,6 @@ def make_similarity_scorer(encoder, batch_size: int = 64) -> Callable:
     the ``answer`` keyword (a GSM8K answer field), embedded by a sentence-transformers `encoder`
     such as all-MiniLM-L6-v2 (notebook 03). Range -1 to 1; in practice 0 to 1."""
     import torch
-
-    from helpers.data import clean_solution
 
     cache = {}  # reference -> its embedding: the same references come back step after step
     last = {}  # the latest call: a reward and its logging often score the same texts twice

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from helpers.lessons import PROMPT_TOKENS
+from helpers.memory.estimate import ModelSpec, model_spec
 
 # Peak dense throughput (TFLOPS) and memory bandwidth (GB/s) from NVIDIA's data sheets: Tesla T4 (65
 # FP16 tensor TFLOPS, 8.1 FP32, 320 GB/s, no native bf16), GeForce RTX 2080 Ti (Turing whitepaper:
@@ -377,8 +378,6 @@ def _on_gpu(card: dict) -> bool:
 
 
 def _sft(s, card, end, prompt):
-    from helpers.memory.estimate import model_spec
-
     spec = model_spec(s.model_id)
     tokens = (
         s.train_size * s.epochs * min(s.max_length, 250)
@@ -465,8 +464,6 @@ def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
 
 
 def _ppo(section, s, card, end, prompt):
-    from helpers.memory.estimate import model_spec
-
     spec = model_spec("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
     reward_spec = model_spec(s.classifier_model if section == "genre_ppo" else s.reward_model)
     parts = {
@@ -581,8 +578,6 @@ def _rl_seconds(
 
 
 def _grpo(section, s, card, end, prompt):
-    from helpers.memory.estimate import model_spec
-
     on_gpu = _on_gpu(card)
     if section == "genre_rloo":
         spec = model_spec(s.policy_model)
@@ -656,8 +651,6 @@ def _grpo(section, s, card, end, prompt):
 
 def _preferences(s, card, end, prompt):
     """Notebook 06: pairs, reward model, DPO, RLOO and the sweep, measured along the way."""
-    from helpers.memory.estimate import model_spec
-
     spec, classifier = model_spec(s.policy_model), model_spec(s.classifier_model)
     precision = s.precision if _on_gpu(card) else "fp32"
     length = prompt + s.max_new_tokens
@@ -777,8 +770,6 @@ ANCHORS = {
 
 
 def _qwen_spec(name, parameters, layers, hidden, kv, intermediate, vocab, tied):
-    from helpers.memory.estimate import ModelSpec
-
     per_layer_in_out = 2 * (hidden + hidden) + 2 * (hidden + kv) + 3 * (hidden + intermediate)
     linear = layers * (2 * hidden * hidden + 2 * hidden * kv + 3 * hidden * intermediate)
     return ModelSpec(

@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from helpers.data import GENRE_LEXICON, genre_corpus
+
 # name -> recipe. A recipe is everything that decides the files; its hash names the cache folder.
 TINY_MODELS = {
     "tiny-gpt2": dict(
@@ -151,8 +153,6 @@ def build_folder(folder: Path, make) -> Path:
 def _corpus_lines() -> list[str]:
     """Course text the tokenizers learn from: the tiny corpus, the genre corpus, and the genre
     lexicon's words (so that the genres' words are whole tokens)."""
-    from helpers.data import GENRE_LEXICON, genre_corpus
-
     lines = [line for line in CORPUS_FILES[0].read_text().splitlines() if line.strip()]
     lines += [row["text"] for row in genre_corpus(styles=False)]
     lines += [" ".join(words) for lexicon in GENRE_LEXICON.values() for words in lexicon.values()]

@@ -16,6 +16,9 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers.answers import is_correct
+from helpers.env import headless, resolve_model
+
 
 def html_table(headers: list[str], rows: list[list]) -> str:
     """The playground's results as an HTML table, every cell escaped, numbers right-aligned."""
@@ -63,8 +66,6 @@ class Playground:
             import transformers
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            from helpers.env import resolve_model
-
             looks_local = isinstance(value, Path) or str(value).startswith((".", "/", "~"))
             if looks_local and not (Path(value).expanduser() / "config.json").exists():
                 raise FileNotFoundError(
@@ -91,8 +92,6 @@ class Playground:
         """One completion per checkpoint for the same prompt, with every scorer's score (and the
         verdict)."""
         import torch
-
-        from helpers.answers import is_correct
 
         text = self.format_prompt(prompt)
         rows = []
@@ -256,8 +255,6 @@ def preference_panel(
 ) -> PreferencePanel:
     """Show the labelling panel in Jupyter; in a headless run (``helpers.env.headless()``) say so
     and show nothing."""
-    from helpers.env import headless
-
     labeller = PreferencePanel(pairs, gold, seed)
     if headless():
         print(

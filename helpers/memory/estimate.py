@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from helpers.tiny import TINY_MODELS, build
+
 GB = 1024**3
 CONFIGS_FILE = Path(__file__).with_name("model_configs.json")
 
@@ -105,8 +107,6 @@ def model_spec(model=None, *, parameters: int | None = None) -> ModelSpec:
 @cache
 def _spec_from_name(name: str) -> ModelSpec:
     from transformers import AutoConfig
-
-    from helpers.tiny import TINY_MODELS, build
 
     if name in known_configs():
         values = dict(known_configs()[name])

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from helpers.env import cpu_native_bf16
+from helpers.env import cpu_native_bf16, headless
 from helpers.lessons import PROMPT_TOKENS
 from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estimate
+from helpers.profiles import PROFILES
 
 # Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
 # Qwen's chat template and the system prompt add ~80; notebook 01's genre prompts are a few words.
@@ -358,8 +359,6 @@ def recommend(
 
     Starts from ``settings`` (default: the 40-80 GB profile, the best quality) and applies the
     changes in OPTIONS in order, each as often as it helps, until the estimate fits."""
-    from helpers.profiles import PROFILES
-
     budget = usable_gb(gpu_memory_gb)
     if notebook not in OPTIONS:
         raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
@@ -438,8 +437,6 @@ def picker():
     None."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-
-    from helpers.env import headless
 
     notebook = widgets.Dropdown(
         options=[(name, s) for s, name in SECTIONS.items()], description="notebook"

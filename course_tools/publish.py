@@ -45,9 +45,10 @@ MAP_START, MAP_END = (
 
 def course_source(pyproject: Path = PYPROJECT) -> tuple[str, str]:
     """The repository and ref that Colab links open and setup cells install: pyproject.toml's
-    ``[tool.rlhf-course]`` table."""
-    table = tomllib.loads(pyproject.read_text())["tool"]["rlhf-course"]
-    return table["repository"], table["ref"]
+    ``[tool.rlhf-course]`` table, its ``{version}`` filled in from ``[project]`` (``v0.5.0``)."""
+    config = tomllib.loads(pyproject.read_text())
+    table = config["tool"]["rlhf-course"]
+    return table["repository"], table["ref"].format(version=config["project"]["version"])
 
 
 def set_course_source(repo: str, ref: str, pyproject: Path = PYPROJECT) -> None:

@@ -89,6 +89,27 @@ def test_a_fork_changes_its_repository_in_pyproject_and_no_python_source(tmp_pat
         set_course_source("https://github.com/x/y", "main", broken)
 
 
+def test_the_ref_is_the_release_tag_of_the_version_and_a_new_version_restales_every_link(
+    tmp_path, monkeypatch
+):
+    """Links and setup cells install ``v`` + [project] version, so a copy saved to Drive keeps its
+    release; bumping the version leaves every notebook and the README stale until republished."""
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert COURSE_REF == f"v{version}"
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        (REPO / "pyproject.toml").read_text().replace(f'version = "{version}"', 'version = "9.9.9"')
+    )
+    assert course_source(pyproject) == (COURSE_REPO, "v9.9.9")
+    monkeypatch.setattr(
+        "course_tools.publish.course_source", lambda path=pyproject: course_source(path)
+    )
+    stale = publish(check=True)
+    assert sorted(stale) == sorted(
+        [f"notebooks/{lesson['notebook']}" for lesson in COURSE] + ["README.md"]
+    )
+
+
 def test_no_unpinned_vllm_install_is_suggested():
     texts = [
         p.read_text()
@@ -106,8 +127,9 @@ def test_no_unpinned_vllm_install_is_suggested():
 
 @pytest.fixture(scope="module")
 def course_repository(tmp_path_factory):
-    """This working tree as a git repository on branch main, served by file:// as GitHub serves the
-    course."""
+    """This working tree as a git repository, served by file:// as GitHub serves the course: tagged
+    with the release its notebooks name, and then a later commit on main that moves what they import
+    (a saved copy must keep installing its own release)."""
     repo = tmp_path_factory.mktemp("course") / "repo"
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -124,6 +146,9 @@ def course_repository(tmp_path_factory):
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "snapshot"], cwd=repo, check=True)
+    subprocess.run(["git", "tag", COURSE_REF], cwd=repo, check=True)  # the release students install
+    (repo / "helpers" / "__init__.py").write_text('raise ImportError("main moved on")\n')
+    subprocess.run([*git, "commit", "-q", "-am", "a later layout"], cwd=repo, check=True)
     return repo
 
 
@@ -158,7 +183,7 @@ def colab_like_python(stack: str, folder) -> str:
 
 
 def run_setup_cell(
-    python: str, folder, notebook: str, repo_url: str, ref: str = "main", **env
+    python: str, folder, notebook: str, repo_url: str, ref: str = COURSE_REF, **env
 ) -> subprocess.CompletedProcess:
     cell = next(
         c
@@ -166,7 +191,7 @@ def run_setup_cell(
         if c.cell_type == "code"
     ).source
     cell = cell.replace(f'COURSE_REPO = "{COURSE_REPO}"', f'COURSE_REPO = "{repo_url}"').replace(
-        'COURSE_REF = "main"', f'COURSE_REF = "{ref}"'
+        f'COURSE_REF = "{COURSE_REF}"', f'COURSE_REF = "{ref}"'
     )
     script = (
         "import google.colab\n"
@@ -209,7 +234,7 @@ def test_the_setup_cell_installs_the_course_on_colab_and_reruns_cleanly_after_a_
     )  # pip says why, visibly; nothing half-installed stops the next try
     first = run_setup_cell(python, tmp_path, notebook, url)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert f"$ pip install rlhf-trl-course[{stack}] @ git+{url}@main" in first.stdout
+    assert f"$ pip install rlhf-trl-course[{stack}] @ git+{url}@{COURSE_REF}" in first.stdout
     assert "mounted /content/drive" in first.stdout
     assert "RLHF_STORAGE=/content/drive/MyDrive/rlhf-trl-course" in first.stdout
     again = run_setup_cell(python, tmp_path, notebook, url, STUB_DRIVE_DECLINED="1")

@@ -672,17 +672,18 @@ def decode(
 
 
 def call_estimate(mods: dict, kind: str, model, **kwargs) -> dict:
-    """helpers.memory.estimate with the keywords it knows (it grows:
+    """helpers.memory.estimate of a Step with the keywords it knows (it grows:
     gradient_accumulation_steps)."""
     module = mods.get("helpers.memory.estimate")
     if module is None:
         return {"error": "helpers.memory.estimate could not be imported"}
-    import inspect
+    import dataclasses
 
-    known = inspect.signature(module.estimate).parameters
+    known = {field.name for field in dataclasses.fields(module.Step)}
     dropped = sorted(k for k in kwargs if k not in known)
     try:
-        est = module.estimate(kind, model, **{k: v for k, v in kwargs.items() if k in known})
+        step = module.Step(kind, model, **{k: v for k, v in kwargs.items() if k in known})
+        est = module.estimate(step)
     except Exception as error:  # noqa: BLE001
         return {"error": f"{type(error).__name__}: {error}"}
     return {

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from helpers.memory.estimate import GB, estimate, known_configs, model_spec
+from helpers.memory.estimate import GB, Step, estimate, known_configs, model_spec
 from helpers.memory.measure import PeakMemory, tensor_bytes
 
 
@@ -32,7 +32,7 @@ class Case:
     name: str
     kind: str
     model: str
-    setup: dict  # estimate()'s keyword arguments; the step reads the same ones
+    setup: dict  # a memory Step's keyword arguments; the measured step reads the same ones
     config: dict = field(default_factory=dict)  # overrides of the model's config
     trainer: bool = (
         False  # run TRL's own SFTTrainer/GRPOTrainer (today's stack) instead of a plain loop
@@ -279,13 +279,15 @@ def _report(
 ) -> dict:
     setup = case.setup
     est = estimate(
-        case.kind,
-        spec,
-        device=device,
-        **{
-            **setup,
-            "frozen_models": tuple(model_spec(name) for name in setup.get("frozen_models", ())),
-        },
+        Step(
+            case.kind,
+            spec,
+            device=device,
+            **{
+                **setup,
+                "frozen_models": tuple(model_spec(name) for name in setup.get("frozen_models", ())),
+            },
+        )
     )
     return {
         "case": case.name,

@@ -5,9 +5,9 @@ minutes.
 
 runs the course with the real profile's settings (hub ids, LoRA, gradient checkpointing, batch
 sizes, the playground, the runner's hand-offs, the report) and only the counts cut: steps, data
-sizes, generation lengths (``helpers.profiles.REHEARSAL_CUTS``). Hub ids are served from a local
-Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE=1``) that ``prepare()`` fills with stand-ins saved
-under the real ids:
+sizes, generation lengths (each lesson's ``rehearsal_cuts``, ``helpers.lessons``). Hub ids are
+served from a local Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE=1``) that ``prepare()`` fills
+with stand-ins saved under the real ids:
 
 - real weights where a package ships them (``helpers.env.PACKAGED_MODELS``: all-MiniLM-L6-v2);
 - otherwise random-init models of the real architecture and context length, shrunk to the tiny sizes

@@ -1,16 +1,20 @@
 """The course's lessons: one record per notebook, the table that the runner, the report, the
-publisher, the profiles, the memory and time estimates and the tests read. Plain data, checked when
-it is imported: it imports nothing of the course but the names of the stacks, so every other module
-may import it. Adding a lesson is one record here plus its notebook (and its section in each profile
-of ``helpers.profiles``, which says so at import if one is missing).
+publisher, the profiles, the memory and time estimates, the rehearsal and the tests read. Plain
+data, checked when it is imported: it imports nothing of the course but the names of the stacks, so
+every other module may import it. Adding a lesson is one record here plus its notebook (and its
+section in each profile of ``helpers.profiles``, which says so at import if one is missing).
 
 A record: the notebook's file; its stack (00 runs on either, the runner uses modern); its profile
 section (``helpers.profiles``); its title; what a student learns; the prompt length in tokens that
 the memory and time estimates assume where the notebook does not measure its own (04 measures its
 longest prompt); which earlier notebook's output folder it reads (parameter -> notebook); whether
 its cpu profile keeps the lesson, so that Colab's CPU runtime may take it instead of a GPU
-(``cpu_runtime``); and what the course report shows of it (``report``: GSM8K stages as (label,
-"before" | "after" | "contrast"), a genre-reward row's label, or the preference section).
+(``cpu_runtime``); what the course report shows of it (``report``: GSM8K stages as (label,
+"before" | "after" | "contrast"), a genre-reward row's label, or the preference section); its
+memory shape, the training steps whose peak is the notebook's (``memory``: step -> label, a step of
+``helpers.memory.fit``; 06 trains three ways, each freed before the next); its time shape
+(``time``, a shape of ``helpers.timing``); and ``rehearsal_cuts``, the counts a rehearsal of a real
+profile cuts so that the notebook runs on a CPU in minutes (``course_tools.rehearsal``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ COURSE = [
         section="setup",
         title="00 setup and TRL versions",
         learn="which stack and why; a working environment; a first generation",
+        rehearsal_cuts=dict(max_new_tokens=8),
     ),
     dict(
         notebook="01_genre_ppo_bert_reward.ipynb",
@@ -39,6 +44,9 @@ COURSE = [
         cpu_runtime=True,
         learn="classic PPO: GPT-2 learns a genre from a classifier's reward",
         report=dict(genre="PPO, legacy TRL (01)"),
+        memory=dict(genre_ppo="01 genre PPO"),
+        time="genre_ppo",
+        rehearsal_cuts=dict(texts_per_genre=12, classifier_epochs=1, ppo_steps=4, max_new_tokens=8),
     ),
     dict(
         notebook="02_gsm8k_sft.ipynb",
@@ -48,6 +56,11 @@ COURSE = [
         cpu_runtime=True,
         learn="supervised fine-tuning of GPT-2 on math word problems",
         report=dict(gsm8k=[("base model", "before"), ("after SFT (02)", "after")]),
+        memory=dict(sft="02 SFT"),
+        time="sft",
+        rehearsal_cuts=dict(
+            train_size=32, eval_size=8, epochs=1, max_length=128, eval_max_new_tokens=16
+        ),
     ),
     dict(
         notebook="03_ppo_on_sft_model.ipynb",
@@ -63,6 +76,11 @@ COURSE = [
                 ("after PPO with similarity alone (03's contrast)", "contrast"),
             ]
         ),
+        memory=dict(ppo_sft="03 PPO on SFT"),
+        time="ppo_sft",
+        rehearsal_cuts=dict(
+            train_size=16, eval_size=8, ppo_steps=4, max_new_tokens=16, eval_max_new_tokens=16
+        ),
     ),
     dict(
         notebook="04_grpo_heuristic_rewards.ipynb",
@@ -77,6 +95,16 @@ COURSE = [
                 ("after GRPO (04)", "after"),
             ]
         ),
+        memory=dict(grpo="04 GRPO"),
+        time="grpo",
+        rehearsal_cuts=dict(
+            train_size=16,
+            eval_size=8,
+            max_steps=4,
+            max_completion_length=16,
+            logging_steps=1,
+            warm_start_examples=16,
+        ),
     ),
     dict(
         notebook="05_rloo_genre_modern_trl.ipynb",
@@ -88,6 +116,9 @@ COURSE = [
         learn="PPO's successor in today's TRL, side by side with 01, and how to migrate",
         inputs={"genre_run": "01_genre_ppo_bert_reward"},
         report=dict(genre="RLOO, today's TRL (05)"),
+        memory=dict(genre_rloo="05 genre RLOO"),
+        time="genre_rloo",
+        rehearsal_cuts=dict(max_steps=64, max_completion_length=8),  # 4 batches of 16 updates
     ),
     dict(
         notebook="06_preferences_reward_model_dpo.ipynb",
@@ -100,8 +131,26 @@ COURSE = [
         "over-optimisation",
         inputs={"genre_run": "01_genre_ppo_bert_reward"},
         report=dict(preferences=True),
+        memory=dict(
+            reward_model="06 reward model", dpo="06 DPO", pref_rloo="06 RLOO on the reward model"
+        ),
+        time="preferences",
+        rehearsal_cuts=dict(
+            pairs=120,
+            tie_margin=0.0,
+            eval_prompts=8,
+            rl_steps=8,
+            sweep_steps=8,
+            checkpoints=2,
+            max_new_tokens=8,
+            reward_epochs=1,
+            dpo_epochs=1,
+        ),
     ),
 ]
+
+
+REQUIRED = ("notebook", "stack", "section", "title", "learn", "rehearsal_cuts")
 
 
 class LessonError(ValueError):
@@ -116,13 +165,10 @@ def check_lessons(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> l
     seen = set()
     for lesson in lessons:
         name = lesson.get("notebook", "?")
-        missing = [
-            key for key in ("notebook", "stack", "section", "title", "learn") if key not in lesson
-        ]
+        missing = [key for key in REQUIRED if key not in lesson]
         if missing:
             raise LessonError(
-                f"Lesson {name!r} lacks {missing}: every record has a notebook, stack, "
-                "section, title and learn."
+                f"Lesson {name!r} lacks {missing}: every record has a {', '.join(REQUIRED)}."
             )
         if lesson["stack"] not in STACKS:
             raise LessonError(
@@ -142,6 +188,16 @@ def check_lessons(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> l
                 )
         seen.add(name.removesuffix(".ipynb"))
     return lessons
+
+
+def lesson_for(section: str, lessons: list[dict] | None = None) -> dict:
+    """The (first) record whose profile section is ``section``, or a LessonError naming them."""
+    lessons = COURSE if lessons is None else lessons
+    for lesson in lessons:
+        if lesson["section"] == section:
+            return lesson
+    known = [lesson["section"] for lesson in lessons]
+    raise LessonError(f"No lesson has the profile section {section!r}; the lessons': {known}.")
 
 
 def unlisted_notebooks(lessons: list[dict], notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Optional
 
 from helpers import env  # as a module: tests replace env.device_report
-from helpers.lessons import COURSE, LessonError
+from helpers.lessons import COURSE, LessonError, lesson_for
 from helpers.timing import minutes
 
 NOTEBOOK_SECTIONS = tuple(
@@ -40,7 +40,7 @@ class Profile:
         """This profile's settings for one notebook, as attributes: ``settings.model_id``.
 
         In a rehearsal (``rehearsal``, by default ``rehearsing()``) a real profile's counts are cut
-        to REHEARSAL_CUTS."""
+        to the lesson's ``rehearsal_cuts`` (``helpers.lessons``)."""
         if section not in self.notebooks:
             raise KeyError(
                 f"Profile {self.name!r} has no section {section!r}; it has "
@@ -48,9 +48,8 @@ class Profile:
             )
         values = dict(self.notebooks[section])
         if (rehearsing() if rehearsal is None else rehearsal) and self.name != "tiny":
-            values.update(
-                {key: min(values[key], cut) for key, cut in REHEARSAL_CUTS[section].items()}
-            )
+            cuts = lesson_for(section)["rehearsal_cuts"]
+            values.update({key: min(values[key], cut) for key, cut in cuts.items()})
         return SimpleNamespace(profile=self.name, device=self.device, **values)
 
 
@@ -215,39 +214,6 @@ _TINY = {
         load_in_4bit=False,
         gradient_checkpointing=False,
         precision="fp32",
-    ),
-}
-
-
-# The rehearsal of a real profile (python -m course_tools.runner --profile NAME --rehearse,
-# course_tools.rehearsal) keeps every setting but these counts, so that all its notebooks run on a
-# CPU in minutes.
-REHEARSAL_CUTS = {
-    "setup": dict(max_new_tokens=8),
-    "genre_ppo": dict(texts_per_genre=12, classifier_epochs=1, ppo_steps=4, max_new_tokens=8),
-    "sft": dict(train_size=32, eval_size=8, epochs=1, max_length=128, eval_max_new_tokens=16),
-    "ppo_sft": dict(
-        train_size=16, eval_size=8, ppo_steps=4, max_new_tokens=16, eval_max_new_tokens=16
-    ),
-    "grpo": dict(
-        train_size=16,
-        eval_size=8,
-        max_steps=4,
-        max_completion_length=16,
-        logging_steps=1,
-        warm_start_examples=16,
-    ),
-    "genre_rloo": dict(max_steps=64, max_completion_length=8),  # 4 batches of 16 updates
-    "preferences": dict(
-        pairs=120,
-        tie_margin=0.0,
-        eval_prompts=8,
-        rl_steps=8,
-        sweep_steps=8,
-        checkpoints=2,
-        max_new_tokens=8,
-        reward_epochs=1,
-        dpo_epochs=1,
     ),
 }
 
@@ -556,7 +522,7 @@ PROFILES = {
 
 
 def check_sections(profiles: dict[str, Profile], lessons: list[dict]) -> None:
-    """Every lesson's section in every profile, and a cut for every section in REHEARSAL_CUTS, or a
+    """Every lesson's section in every profile, holding every count its rehearsal cuts, or a
     LessonError that names what is missing."""
     for lesson in lessons:
         section = lesson["section"]
@@ -566,10 +532,13 @@ def check_sections(profiles: dict[str, Profile], lessons: list[dict]) -> None:
                 f"Lesson {lesson['notebook']!r} reads profile section {section!r}, which profiles "
                 f"{lacking} lack: add the section to each profile's table in helpers/profiles.py."
             )
-        if section not in REHEARSAL_CUTS:
-            raise LessonError(
-                f"Lesson {lesson['notebook']!r}: section {section!r} has no REHEARSAL_CUTS entry."
-            )
+        for name, profile in profiles.items():
+            unknown = sorted(set(lesson["rehearsal_cuts"]) - set(profile.notebooks[section]))
+            if unknown:
+                raise LessonError(
+                    f"Lesson {lesson['notebook']!r} cuts {unknown} in its rehearsal, which profile "
+                    f"{name!r}'s section {section!r} does not set: fix rehearsal_cuts."
+                )
 
 
 check_sections(PROFILES, COURSE)

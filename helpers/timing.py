@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from helpers.lessons import PROMPT_TOKENS
+from helpers.lessons import COURSE, PROMPT_TOKENS, LessonError, lesson_for
 from helpers.memory.estimate import ModelSpec, model_spec
 
 # Peak dense throughput (TFLOPS) and memory bandwidth (GB/s) from NVIDIA's data sheets: Tesla T4 (65
@@ -46,23 +46,20 @@ from helpers.memory.estimate import ModelSpec, model_spec
 # (312 BF16/FP16 tensor TFLOPS, 19.5 FP32: PyTorch leaves TF32's 156 off for matrix products by
 # default, 1,555 GB/s). decode_ms_per_layer: the host's fixed cost of one decoding step per decoder
 # layer, (low, high):
-# - 0.5: a desktop's host. hongping-zh's LLM energy benchmark (2026, transformers, batch 1, RTX
-# 5090):
-# Qwen2-1.5B FP16 71.45 tokens/s (28 layers) = 0.50 ms, TinyLlama-1.1B 94.87 tokens/s (22) = 0.48
-# ms.
+# - 0.5: a desktop's host. hongping-zh's LLM energy benchmark (2026, transformers, batch 1,
+#   RTX 5090): Qwen2-1.5B FP16 71.45 tokens/s (28 layers) = 0.50 ms, TinyLlama-1.1B 94.87 tokens/s
+#   (22) = 0.48 ms.
 # - 0.9: a data-centre host. Qwen2.5's speed benchmark (qwen.readthedocs.io, A100 80 GB,
-# transformers
-# 4.46, flash-attention 2, batch 1): Qwen2.5-0.5B-Instruct BF16 47.40 tokens/s (24 layers) = 0.88
-# ms,
-# Qwen2.5-1.5B-Instruct 39.68 tokens/s (28 layers) = 0.90 ms. (The old 0.6 came from faster
-# machines.)
+#   transformers 4.46, flash-attention 2, batch 1): Qwen2.5-0.5B-Instruct BF16 47.40 tokens/s (24
+#   layers) = 0.88 ms, Qwen2.5-1.5B-Instruct 39.68 tokens/s (28 layers) = 0.90 ms. (The old 0.6
+#   came from faster machines.)
 # - 1.5: a T4 host. The same energy benchmark on a Tesla T4: Qwen2.5-3B FP16 at batch 1, 2 and 4
-# costs
-# 2.84, 1.40 and 0.73 J a token, so a step costs the same at every batch (the host's fixed cost):
-# ~55 ms a step at the T4's ~52 W (its TinyLlama run) / 36 layers = 1.5 ms. Its earlier T4 run gave
-# 3.7 ms (TinyLlama-1.1B 12.34, Qwen2-1.5B 9.56 tokens/s); the TRL anchor below rules that out on
-# Colab. One figure for every decoder layer: GPT-2's launches fewer kernels than Qwen2's, so its
-# times err long.
+#   costs 2.84, 1.40 and 0.73 J a token, so a step costs the same at every batch (the host's fixed
+#   cost): ~55 ms a step at the T4's ~52 W (its TinyLlama run) / 36 layers = 1.5 ms. Its earlier T4
+#   run gave 3.7 ms (TinyLlama-1.1B 12.34, Qwen2-1.5B 9.56 tokens/s); the TRL anchor below rules
+#   that out on Colab.
+# One figure for every decoder layer: GPT-2's launches fewer kernels than Qwen2's, so its times err
+# long.
 GPUS = {
     "T4": dict(
         tflops=65.0,
@@ -401,13 +398,11 @@ def _sft(s, card, end, prompt):
     return {"training": training, "evaluation": evaluation}, steps
 
 
-def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
-    """One TRL 0.11 PPO step, all in fp32 (no mixed precision): generate the batch in chunks,
-    forward passes of the policy (log-probs, values) and the reference, the reward, then ppo_epochs
-    passes in mini-batches, each with its optimizer step."""
-    chunk = (
-        4 if section == "genre_ppo" else s.mini_batch_size
-    )  # generate's batch: 01 TRL's 4; 03 passes it
+def _ppo_step_seconds(spec, card, end, s, prompt, reward_spec, *, chunk, texts, reward_precision):
+    """One TRL 0.11 PPO step, all in fp32 (no mixed precision): generate the batch in ``chunk``s,
+    forward passes of the policy (log-probs, values) and the reference, the reward (``texts`` per
+    completion, in ``reward_precision``), then ppo_epochs passes in mini-batches, each with its
+    optimizer step."""
     batch_tokens = s.batch_size * (prompt + s.max_new_tokens)
     minis = -(-s.batch_size // s.mini_batch_size)
     lora = getattr(s, "lora", False)
@@ -437,15 +432,12 @@ def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
     ) + _train_seconds(
         spec, card, batch_tokens, end=end, precision="fp32", micro_batches=minis, forward_only=True
     )
-    reward_texts = s.batch_size * (
-        1 if section == "genre_ppo" else 2
-    )  # 03 embeds completions and references
     reward = _train_seconds(
         reward_spec,
         card,
-        reward_texts * s.max_new_tokens,
+        s.batch_size * texts * s.max_new_tokens,
         end=end,
-        precision="fp32" if section == "genre_ppo" else _half(card, s.precision),
+        precision=reward_precision,
         forward_only=True,
     )
     updates = PPO_EPOCHS * minis
@@ -463,35 +455,52 @@ def _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec):
     return generate + forwards + reward + train + optimizer + _pick(STEP_OVERHEAD_S, end)
 
 
-def _ppo(section, s, card, end, prompt):
-    spec = model_spec("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
-    reward_spec = model_spec(s.classifier_model if section == "genre_ppo" else s.reward_model)
+def _genre_ppo(s, card, end, prompt):
+    """Notebook 01: TRL's generate in chunks of 4, the classifier's reward in fp32, and the
+    classifier's own training (~5 examples of ~64 tokens per text and epoch, batches of 32)."""
+    spec, classifier = model_spec(s.policy_model), model_spec(s.classifier_model)
+    step = _ppo_step_seconds(
+        spec, card, end, s, prompt, classifier, chunk=4, texts=1, reward_precision="fp32"
+    )
+    examples = 5 * 4 * s.texts_per_genre
+    steps = -(-examples // 32) * s.classifier_epochs
     parts = {
-        "training": s.ppo_steps
-        * _ppo_step_seconds(spec, card, end, s, prompt, section, reward_spec)
-    }
-    if (
-        section == "genre_ppo"
-    ):  # the classifier: ~5 examples of ~64 tokens per text and epoch, batches of 32
-        classifier = model_spec(s.classifier_model)
-        examples = 5 * 4 * s.texts_per_genre
-        steps = -(-examples // 32) * s.classifier_epochs
-        parts["classifier"] = _train_seconds(
+        "training": s.ppo_steps * step,
+        "classifier": _train_seconds(
             classifier,
             card,
             examples * s.classifier_epochs * 64,
             end=end,
             precision=s.precision,
             micro_batches=steps,
-        ) + _optimizer_seconds(card, end, steps, *_trainable(classifier, False))
-    else:
-        # the similarity-only contrast: the same training again; evaluated before, after and
-        # on the contrast
-        if s.contrast:
-            parts["contrast"] = parts["training"]
-        parts["evaluation"] = (3 if s.contrast else 2) * _evaluation_seconds(
-            spec, card, end, s.eval_size, s.eval_max_new_tokens, _weight_bytes(spec), prompt
         )
+        + _optimizer_seconds(card, end, steps, *_trainable(classifier, False)),
+    }
+    return parts, s.ppo_steps
+
+
+def _ppo_sft(s, card, end, prompt):
+    """Notebook 03: generate in mini-batches, the encoder embeds completions and references in 16
+    bits, the similarity-only contrast trains again, and GSM8K is evaluated before, after and on
+    the contrast."""
+    spec = model_spec("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
+    step = _ppo_step_seconds(
+        spec,
+        card,
+        end,
+        s,
+        prompt,
+        model_spec(s.reward_model),
+        chunk=s.mini_batch_size,
+        texts=2,
+        reward_precision=_half(card, s.precision),
+    )
+    parts = {"training": s.ppo_steps * step}
+    if s.contrast:
+        parts["contrast"] = parts["training"]
+    parts["evaluation"] = (3 if s.contrast else 2) * _evaluation_seconds(
+        spec, card, end, s.eval_size, s.eval_max_new_tokens, _weight_bytes(spec), prompt
+    )
     return parts, s.ppo_steps
 
 
@@ -577,24 +586,28 @@ def _rl_seconds(
     )
 
 
-def _grpo(section, s, card, end, prompt):
+def _genre_rloo(s, card, end, prompt):
+    """Notebook 05: RLOO on the genre task, the classifier's reward in every generation batch."""
+    training = _rl_seconds(
+        model_spec(s.policy_model),
+        card,
+        end,
+        s,
+        s.max_steps,
+        prompt,
+        s.max_completion_length,
+        precision=s.precision if _on_gpu(card) else "fp32",
+        beta=s.beta,
+        rloo=True,
+        reward_spec=model_spec(s.classifier_model),
+    )
+    return {"training": training}, s.max_steps
+
+
+def _grpo(s, card, end, prompt):
+    """Notebook 04: GRPO (LoRA or QLoRA where set), GSM8K evaluated before and after (and on the
+    untuned model after a format warm start, which trains one SFT pass first)."""
     on_gpu = _on_gpu(card)
-    if section == "genre_rloo":
-        spec = model_spec(s.policy_model)
-        training = _rl_seconds(
-            spec,
-            card,
-            end,
-            s,
-            s.max_steps,
-            prompt,
-            s.max_completion_length,
-            precision=s.precision if on_gpu else "fp32",
-            beta=s.beta,
-            rloo=True,
-            reward_spec=model_spec(s.classifier_model),
-        )
-        return {"training": training}, s.max_steps
     spec = model_spec(s.model_id)
     four_bit = on_gpu and getattr(s, "load_in_4bit", False)
     lora = getattr(s, "lora", False) or four_bit
@@ -714,6 +727,30 @@ def _preferences(s, card, end, prompt):
     return parts, s.rl_steps
 
 
+# Each lesson's ``time`` shape (``helpers.lessons``): settings, card, end, prompt -> (parts, steps).
+SHAPES = {
+    "sft": _sft,
+    "genre_ppo": _genre_ppo,
+    "ppo_sft": _ppo_sft,
+    "grpo": _grpo,
+    "genre_rloo": _genre_rloo,
+    "preferences": _preferences,
+}
+
+
+def check_time_shapes(lessons: list[dict]) -> None:
+    """Every lesson's ``time`` a shape above, or a LessonError naming the record."""
+    for lesson in lessons:
+        if "time" in lesson and lesson["time"] not in SHAPES:
+            raise LessonError(
+                f"Lesson {lesson['notebook']!r}: no time shape {lesson['time']!r} in "
+                f"helpers.timing; it has {sorted(SHAPES)}."
+            )
+
+
+check_time_shapes(COURSE)
+
+
 def minutes(
     section: str, settings: SimpleNamespace, gpu: str = "T4", prompt_len: int | None = None
 ) -> TimeEstimate:
@@ -721,19 +758,13 @@ def minutes(
     settings: a range on a GPU, one figure on the measured CPU."""
     if gpu not in GPUS:
         raise ValueError(f"Unknown GPU {gpu!r}; estimates exist for {sorted(GPUS)}.")
+    shape = lesson_for(section).get("time")
+    if shape is None:
+        raise ValueError(f"No time estimate for section {section!r}: its lesson trains nothing.")
     card = GPUS[gpu]
     prompt = prompt_len or PROMPT_TOKENS.get(section, 100)
-    if section == "sft":
-        price = lambda end: _sft(settings, card, end, prompt)  # noqa: E731
-    elif section in ("genre_ppo", "ppo_sft"):
-        price = lambda end: _ppo(section, settings, card, end, prompt)  # noqa: E731
-    elif section in ("grpo", "genre_rloo"):
-        price = lambda end: _grpo(section, settings, card, end, prompt)  # noqa: E731
-    elif section == "preferences":
-        price = lambda end: _preferences(settings, card, end, prompt)  # noqa: E731
-    else:
-        raise ValueError(f"No time estimate for section {section!r}.")
-    (low, steps), (high, _) = price(0), price(0 if card.get("measured") else 1)
+    low, steps = SHAPES[shape](settings, card, 0, prompt)
+    high = SHAPES[shape](settings, card, 0 if card.get("measured") else 1, prompt)[0]
     parts = {name: (round(low[name], 1), round(max(low[name], high[name]), 1)) for name in low}
     return TimeEstimate(section, gpu, parts, steps, measured=bool(card.get("measured")))
 

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from course_tools import publish, runner
-from helpers import lessons, profiles
+from helpers import lessons, profiles, timing
 from helpers.lessons import COURSE, LessonError, check_lessons
+from helpers.memory import fit
 from helpers.overview import course_map
 
 from .test_course import make_notebook
@@ -20,6 +21,7 @@ GOOD = dict(
     section="setup",
     title="00",
     learn="x",
+    rehearsal_cuts=dict(max_new_tokens=8),
 )
 
 
@@ -34,7 +36,7 @@ GOOD = dict(
 def test_a_record_that_cannot_work_is_named_with_what_to_change(change, message):
     with pytest.raises(LessonError, match=message):
         check_lessons([{**GOOD, **change}])
-    with pytest.raises(LessonError, match="lacks \\['learn'\\]"):
+    with pytest.raises(LessonError, match="lacks \\['learn'\\]: every record has a notebook"):
         check_lessons([{k: v for k, v in GOOD.items() if k != "learn"}])
     assert check_lessons([GOOD]) == [GOOD]
 
@@ -83,6 +85,44 @@ def test_a_lesson_whose_section_a_profile_lacks_is_named():
         profiles.check_sections(profiles.PROFILES, [{**GOOD, "section": "new_section"}])
 
 
+@pytest.mark.parametrize(
+    "check, change, message",
+    [
+        (
+            lambda lesson: profiles.check_sections(profiles.PROFILES, [lesson]),
+            dict(rehearsal_cuts=dict(max_steps=4)),
+            "cuts \\['max_steps'\\] in its rehearsal, which profile 'tiny'",
+        ),
+        (
+            lambda lesson: timing.check_time_shapes([lesson]),
+            dict(time="ppo"),
+            "no time shape 'ppo' in helpers.timing",
+        ),
+        (
+            lambda lesson: fit.check_memory_steps([lesson]),
+            dict(memory=dict(ppo="01 PPO")),
+            "no memory step \\['ppo'\\] in helpers.memory.fit",
+        ),
+    ],
+)
+def test_a_shape_or_cut_no_module_knows_is_named(check, change, message):
+    check(GOOD)  # the good record passes each check
+    with pytest.raises(LessonError, match=message):
+        check({**GOOD, **change})
+
+
+def test_every_lesson_s_rehearsal_cuts_only_shrink_real_profiles():
+    for lesson in COURSE:
+        for name, profile in profiles.PROFILES.items():
+            real = vars(profile.notebook(lesson["section"], rehearsal=False))
+            cut = vars(profile.notebook(lesson["section"], rehearsal=True))
+            changed = {key for key in real if real[key] != cut[key]}
+            assert changed <= set(lesson["rehearsal_cuts"]), (name, lesson["section"])
+            assert all(cut[key] <= real[key] for key in lesson["rehearsal_cuts"])
+            if name == "tiny":
+                assert not changed  # the tiny profile is itself the rehearsal
+
+
 @pytest.fixture
 def one_more_lesson(tmp_path, monkeypatch):
     """The course's registry with a seventh lesson appended (05's settings, reading 01's folder,
@@ -95,6 +135,9 @@ def one_more_lesson(tmp_path, monkeypatch):
         title="07 one more lesson",
         learn="what one record adds",
         inputs={"genre_run": "01_genre_ppo_bert_reward"},
+        memory=dict(genre_rloo="07 genre RLOO"),
+        time="genre_rloo",
+        rehearsal_cuts=dict(max_steps=64, max_completion_length=8),
     )
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

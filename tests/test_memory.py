@@ -51,7 +51,7 @@ from types import SimpleNamespace  # noqa: E402
 import pytest  # noqa: E402
 
 from course_tools.memory_check import SMALL, main, validate  # noqa: E402
-from helpers.memory import GB, MemoryInputError, estimate, model_spec  # noqa: E402
+from helpers.memory import GB, MemoryInputError, Step, estimate, model_spec  # noqa: E402
 from helpers.memory.fit import notebook_estimate, recommend, usable_gb, will_it_fit  # noqa: E402
 from helpers.profiles import PROFILES, get_profile  # noqa: E402
 
@@ -79,32 +79,36 @@ def test_the_breakdown_adds_up_and_each_memory_option_shrinks_it():
         device="cuda",
         precision="bf16",
     )
-    full = estimate("grpo", "Qwen/Qwen2.5-0.5B-Instruct", **base)
+    full = estimate(Step("grpo", "Qwen/Qwen2.5-0.5B-Instruct", **base))
     assert full.bytes == sum(full.parts.values()) and full.table()[-1] == (
         "total",
         round(full.gb, 3),
     )
     assert full.parts["optimizer states"] == 8 * model_spec("Qwen/Qwen2.5-0.5B-Instruct").parameters
     checkpointed = estimate(
-        "grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, **base
+        Step("grpo", "Qwen/Qwen2.5-0.5B-Instruct", gradient_checkpointing=True, **base)
     )
     lora = estimate(
-        "grpo",
-        "Qwen/Qwen2.5-0.5B-Instruct",
-        gradient_checkpointing=True,
-        lora_rank=16,
-        lora_targets="all-linear",
-        weights="16-bit",
-        **base,
+        Step(
+            "grpo",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            gradient_checkpointing=True,
+            lora_rank=16,
+            lora_targets="all-linear",
+            weights="16-bit",
+            **base,
+        )
     )
     qlora = estimate(
-        "grpo",
-        "Qwen/Qwen2.5-0.5B-Instruct",
-        gradient_checkpointing=True,
-        lora_rank=16,
-        lora_targets="all-linear",
-        weights="4-bit",
-        **base,
+        Step(
+            "grpo",
+            "Qwen/Qwen2.5-0.5B-Instruct",
+            gradient_checkpointing=True,
+            lora_rank=16,
+            lora_targets="all-linear",
+            weights="4-bit",
+            **base,
+        )
     )
     assert full.gb > checkpointed.gb > lora.gb > qlora.gb
     assert (
@@ -116,15 +120,17 @@ def test_the_breakdown_adds_up_and_each_memory_option_shrinks_it():
 
 def test_ppo_holds_reference_and_reward_models_and_generation_grows_the_kv_cache():
     ppo = estimate(
-        "ppo",
-        "gpt2",
-        batch_size=4,
-        generation_batch=8,
-        prompt_len=64,
-        completion_len=48,
-        reference="copy",
-        frozen_models=("distilbert-base-uncased",),
-        frozen_weights="16-bit",
+        Step(
+            "ppo",
+            "gpt2",
+            batch_size=4,
+            generation_batch=8,
+            prompt_len=64,
+            completion_len=48,
+            reference="copy",
+            frozen_models=("distilbert-base-uncased",),
+            frozen_weights="16-bit",
+        )
     )
     assert ppo.parts["reference model"] == 2 * model_spec("gpt2").parameters
     assert (
@@ -132,10 +138,10 @@ def test_ppo_holds_reference_and_reward_models_and_generation_grows_the_kv_cache
         == 2 * model_spec("distilbert-base-uncased").parameters
     )
     small = estimate(
-        "grpo", "gpt2", batch_size=1, generation_batch=8, prompt_len=64, completion_len=64
+        Step("grpo", "gpt2", batch_size=1, generation_batch=8, prompt_len=64, completion_len=64)
     )
     large = estimate(
-        "grpo", "gpt2", batch_size=1, generation_batch=64, prompt_len=64, completion_len=64
+        Step("grpo", "gpt2", batch_size=1, generation_batch=64, prompt_len=64, completion_len=64)
     )
     assert large.phases["generation"] > small.phases["generation"]
 
@@ -151,19 +157,19 @@ def test_ppo_holds_reference_and_reward_models_and_generation_grows_the_kv_cache
 )
 def test_bad_sizes_and_settings_say_what_is_wrong(kwargs, message):
     with pytest.raises(MemoryInputError, match=message):
-        estimate("sft", "gpt2", **kwargs)
+        estimate(Step("sft", "gpt2", **kwargs))
 
 
 def test_an_unknown_model_needs_a_parameter_count_and_then_gets_a_rough_estimate(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(MemoryInputError, match="parameters="):
-        estimate("sft", "someone/no-such-model-xyz", batch_size=1, seq_len=128)
-    rough = estimate("sft", parameters=124_000_000, batch_size=1, seq_len=128)
-    exact = estimate("sft", "gpt2", batch_size=1, seq_len=128)
+        estimate(Step("sft", "someone/no-such-model-xyz", batch_size=1, seq_len=128))
+    rough = estimate(Step("sft", parameters=124_000_000, batch_size=1, seq_len=128))
+    exact = estimate(Step("sft", "gpt2", batch_size=1, seq_len=128))
     assert rough.parts["optimizer states"] == 8 * 124_000_000
     assert rough.gb == pytest.approx(exact.gb, rel=0.25) and "guessed" in str(rough)
     with pytest.raises(MemoryInputError, match="positive"):
-        estimate("sft", parameters=0, batch_size=1, seq_len=128)
+        estimate(Step("sft", parameters=0, batch_size=1, seq_len=128))
 
 
 # --- recommend and the profiles ---------------------------------------------------------------
@@ -299,13 +305,13 @@ def test_the_preference_notebooks_estimates_count_what_each_trainer_holds():
 
 def test_accumulation_counts_the_gradients_kept_across_micro_batches():
     setup = dict(batch_size=2, seq_len=256, device="cpu", attention_dropout=True, logits="chunked")
-    one = estimate("sft", "gpt2", **setup)
-    two = estimate("sft", "gpt2", gradient_accumulation_steps=2, **setup)
+    one = estimate(Step("sft", "gpt2", **setup))
+    two = estimate(Step("sft", "gpt2", gradient_accumulation_steps=2, **setup))
     gradients = 4 * model_spec("gpt2").parameters  # fp32, one per trainable parameter
     assert two.phases["backward"] - one.phases["backward"] == gradients
     assert two.phase == "backward" and two.parts["accumulated gradients"] == gradients
     # one set of gradients, however many micro-batches add into it
-    assert estimate("sft", "gpt2", gradient_accumulation_steps=8, **setup).bytes == two.bytes
+    assert estimate(Step("sft", "gpt2", gradient_accumulation_steps=8, **setup)).bytes == two.bytes
     assert "micro-batches per optimizer step" in str(two)
 
 
@@ -325,7 +331,7 @@ def test_a_bad_accumulation_value_says_what_to_pass(value):
     with pytest.raises(
         MemoryInputError, match="gradient_accumulation_steps must be a whole number"
     ):
-        estimate("sft", "gpt2", batch_size=2, seq_len=128, gradient_accumulation_steps=value)
+        estimate(Step("sft", "gpt2", batch_size=2, seq_len=128, gradient_accumulation_steps=value))
 
 
 def test_validate_small_accumulation_case_is_within_15_percent_of_the_measured_peak():
@@ -480,3 +486,13 @@ def test_03s_reference_is_counted_in_fp32_like_the_policy_it_is_compared_with():
         ).table()
     )
     assert parts["reference model"] == pytest.approx(parts["policy weights"], rel=0.01)
+
+
+def test_notebook_06_steps_count_the_lessons_prompt_tokens():
+    """Each of 06's three steps reads its lesson's prompt length (8 genre tokens), as 04's GRPO
+    reads 04's: a text is the prompt, the completion and the end-of-text."""
+    settings = PROFILES["t4-16gb"].notebook("preferences", rehearsal=False)
+    for step in ("reward_model", "dpo", "pref_rloo"):
+        default, short = (notebook_estimate(step, settings, prompt_len=n).phases for n in (None, 1))
+        assert default == notebook_estimate(step, settings, prompt_len=8).phases
+        assert default["backward"] > short["backward"]  # activations grow with the text

@@ -1,6 +1,6 @@
 """Memory: estimate it before a run, measure it during one, and fit a run to a GPU.
 
-- ``estimate(kind, model, ...)``: the peak of a training step, as a breakdown (estimate.py);
+- ``estimate(Step(kind, model, ...))``: the peak of a training step, as a breakdown (estimate.py);
 - ``PeakMemory``, ``tensor_bytes``: measured peaks, on a GPU or a CPU (measure.py);
 - ``recommend(gpu_memory_gb, notebook)``: settings that fit, cheapest in quality first (fit.py);
 - ``python -m course_tools.memory_check``: estimates against measured steps of real-size models.
@@ -11,6 +11,7 @@ from helpers.memory.estimate import (
     MemoryEstimate,
     MemoryInputError,
     ModelSpec,
+    Step,
     estimate,
     model_spec,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "MemoryInputError",
     "ModelSpec",
     "PeakMemory",
+    "Step",
     "estimate",
     "model_spec",
     "peak_memory_callback",

@@ -1,6 +1,6 @@
 """How much memory a training setup needs, before you start it: a breakdown by component.
 
-    est = estimate("sft", "gpt2", batch_size=8, seq_len=512, precision="fp16")
+    est = estimate(Step("sft", "gpt2", batch_size=8, seq_len=512, precision="fp16"))
     print(est)          # a table: weights, optimizer states, activations, logits, ... total
     est.plot()          # the same as a bar chart
 
@@ -25,7 +25,7 @@ Weights, frozen models and optimizer states are alive in all three.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -123,7 +123,7 @@ def _spec_from_name(name: str) -> ModelSpec:
             f"No config for {name!r}: not a course model ({', '.join(known_configs())}), "
             "not a folder with config.json, and the hub did not answer "
             f"({type(error).__name__}).\nPass the parameter count instead, e.g. "
-            "estimate(..., model=None, parameters=124_000_000), for a rougher estimate."
+            "Step(..., model=None, parameters=124_000_000), for a rougher estimate."
         ) from None
     return _spec_from_config(config, name)
 
@@ -271,33 +271,12 @@ def _whole_at_least_one(name: str, value) -> int:
     return int(value)
 
 
-def estimate(
-    kind: str,
-    model=None,
-    *,
-    batch_size: int,
-    seq_len: int | None = None,
-    parameters: int | None = None,
-    precision: str = "fp32",
-    device: str = "cuda",
-    weights: str = "fp32",
-    lora_rank: int | None = None,
-    lora_targets: str = "default",
-    optimizer: str = "adamw_fused",
-    gradient_checkpointing: bool = False,
-    attention_dropout: bool = False,
-    prompt_len: int = 0,
-    completion_len: int = 0,
-    generation_batch: int | None = None,
-    reference: str | None = None,
-    value_head: bool | None = None,
-    frozen_models: tuple = (),
-    frozen_weights: str = "fp32",
-    logits: str = "full",
-    gradient_accumulation_steps: int = 1,
-    reference_weights: str | None = None,
-) -> MemoryEstimate:
-    """The peak memory of one training step of ``kind`` ("sft", "ppo", "grpo"), as a breakdown.
+@dataclass(frozen=True)
+class Step:
+    """One training step of ``kind`` ("sft", "ppo", "grpo"), as the memory estimate sees it: what
+    is trained, on what batch, how, and what else the algorithm holds. Checked when it is made.
+
+    >>> Step("sft", "gpt2", batch_size=8, seq_len=512, precision="fp16")
 
     - ``batch_size``: sequences per forward/backward pass (PPO: the mini-batch; GRPO: completions
       per device); ``seq_len`` tokens each (default: prompt_len + completion_len).
@@ -323,91 +302,172 @@ def estimate(
     - ``gradient_accumulation_steps``: micro-batches per optimizer step. Above 1, the backward
       passes after the first run with every trainable parameter's fp32 gradient alive.
     """
-    if kind not in KINDS:
-        raise MemoryInputError(f"kind must be one of {KINDS}, not {kind!r}.")
-    seq_len = seq_len or (prompt_len + completion_len)
-    _positive(
-        batch_size=batch_size,
-        seq_len=seq_len,
-        lora_rank=lora_rank,
-        generation_batch=generation_batch,
-    )
-    accumulation = _whole_at_least_one("gradient_accumulation_steps", gradient_accumulation_steps)
-    if kind != "sft":
-        _positive(completion_len=completion_len)
-    for name, value, allowed in (
-        ("precision", precision, ACTIVATION_BYTES_PER_HIDDEN),
-        ("weights", weights, WEIGHT_BYTES),
-        ("frozen_weights", frozen_weights, WEIGHT_BYTES),
-        ("optimizer", optimizer, OPTIMIZER_BYTES),
-    ):
-        if value not in allowed:
-            raise MemoryInputError(f"{name} must be one of {sorted(allowed)}, not {value!r}.")
-    if logits not in ("full", "chunked", "none"):
-        raise MemoryInputError(f"logits must be 'full', 'chunked' or 'none', not {logits!r}.")
-    if weights != "fp32" and not lora_rank:
-        raise MemoryInputError(
-            f"weights={weights!r} cannot be trained directly: pass lora_rank (e.g. 16) as well."
-        )
-    spec = model_spec(model, parameters=parameters)
-    value_head = kind == "ppo" if value_head is None else value_head
-    h, layers, vocab = spec.hidden_size, spec.num_layers, spec.vocab_size
-    mixed = precision != "fp32" and device == "cuda"
-    act_bytes = ACTIVATION_BYTES_PER_HIDDEN[precision if mixed else "fp32"]
-    notes = [
-        f"{spec.name}: {spec.parameters / 1e6:.1f} M parameters"
-        + (" (shape guessed from the count)" if spec.rough else "")
-    ]
 
-    # Always alive: the trained model, frozen models, optimizer states.
-    trainable = spec.lora_parameters(lora_rank, lora_targets) if lora_rank else spec.parameters
-    trainable += (h + 1) if value_head else 0
-    parts = {
-        "policy weights" if kind != "sft" else "model weights": _weight_bytes(spec, weights)
-        + (h + 1) * 4 * value_head
+    kind: str
+    model: object = None  # a course model id, a folder, a config or a ModelSpec
+    _: KW_ONLY
+    batch_size: int
+    parameters: int | None = None  # instead of a model: a count (a rough shape is assumed)
+    # the batch
+    seq_len: int | None = None
+    prompt_len: int = 0
+    completion_len: int = 0
+    generation_batch: int | None = None
+    gradient_accumulation_steps: int = 1
+    # how it trains
+    precision: str = "fp32"
+    device: str = "cuda"
+    weights: str = "fp32"
+    lora_rank: int | None = None
+    lora_targets: str = "default"
+    optimizer: str = "adamw_fused"
+    gradient_checkpointing: bool = False
+    attention_dropout: bool = False
+    logits: str = "full"
+    # what else it holds
+    reference: str | None = None
+    reference_weights: str | None = None
+    value_head: bool | None = None
+    frozen_models: tuple = ()
+    frozen_weights: str = "fp32"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise MemoryInputError(f"kind must be one of {KINDS}, not {self.kind!r}.")
+        _positive(
+            batch_size=self.batch_size,
+            seq_len=self.length,
+            lora_rank=self.lora_rank,
+            generation_batch=self.generation_batch,
+        )
+        _whole_at_least_one("gradient_accumulation_steps", self.gradient_accumulation_steps)
+        if self.kind != "sft":
+            _positive(completion_len=self.completion_len)
+        for name, allowed in (
+            ("precision", ACTIVATION_BYTES_PER_HIDDEN),
+            ("weights", WEIGHT_BYTES),
+            ("frozen_weights", WEIGHT_BYTES),
+            ("optimizer", OPTIMIZER_BYTES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise MemoryInputError(
+                    f"{name} must be one of {sorted(allowed)}, not {getattr(self, name)!r}."
+                )
+        if self.logits not in ("full", "chunked", "none"):
+            raise MemoryInputError(
+                f"logits must be 'full', 'chunked' or 'none', not {self.logits!r}."
+            )
+        if self.weights != "fp32" and not self.lora_rank:
+            raise MemoryInputError(
+                f"weights={self.weights!r} cannot be trained directly: pass lora_rank (e.g. 16) "
+                "as well."
+            )
+
+    @property
+    def length(self) -> int:
+        """Tokens per sequence."""
+        return self.seq_len or (self.prompt_len + self.completion_len)
+
+    @property
+    def mixed(self) -> bool:
+        """16-bit mixed precision (on a GPU only)."""
+        return self.precision != "fp32" and self.device == "cuda"
+
+    @property
+    def has_value_head(self) -> bool:
+        return self.kind == "ppo" if self.value_head is None else self.value_head
+
+
+def estimate(step: Step) -> MemoryEstimate:
+    """The peak memory of one training step, as a breakdown: what is alive in every phase, plus
+    the largest of the backward, update and generation phases."""
+    spec = model_spec(step.model, parameters=step.parameters)
+    trainable = (
+        spec.lora_parameters(step.lora_rank, step.lora_targets)
+        if step.lora_rank
+        else (spec.parameters)
+    )
+    trainable += (spec.hidden_size + 1) if step.has_value_head else 0
+    parts = _held(step, spec, trainable)
+    phases = {
+        "backward": _backward(step, spec, trainable),
+        "update": _update(step, spec, trainable),
+        "generation": _generation(step, spec),
     }
-    if lora_rank:
+    phase = max(phases, key=lambda p: sum(phases[p].values()))
+    persistent = tuple(parts)
+    parts.update(phases[phase])
+    return MemoryEstimate(
+        parts=parts,
+        phase=phase,
+        phases={p: int(sum(v.values())) for p, v in phases.items()},
+        persistent=persistent,
+        notes=_notes(step, spec, trainable),
+    )
+
+
+def _held(step: Step, spec: ModelSpec, trainable: int) -> dict:
+    """Alive in every phase: the trained model, the reference and frozen models, optimizer
+    states."""
+    head = (spec.hidden_size + 1) * 4 * step.has_value_head
+    parts = {
+        "policy weights" if step.kind != "sft" else "model weights": _weight_bytes(
+            spec, step.weights
+        )
+        + head
+    }
+    if step.lora_rank:
         parts["LoRA adapters"] = trainable * 4
-    if reference == "copy":
-        parts["reference model"] = _weight_bytes(spec, reference_weights or frozen_weights)
-    for frozen in frozen_models:  # an id or spec, or a (label, id or spec) pair
+    if step.reference == "copy":
+        parts["reference model"] = _weight_bytes(
+            spec, step.reference_weights or step.frozen_weights
+        )
+    for frozen in step.frozen_models:  # an id or spec, or a (label, id or spec) pair
         label, frozen = frozen if isinstance(frozen, tuple) else (None, frozen)
         frozen_spec = model_spec(frozen)
         name = f"frozen: {label or frozen_spec.name}"
         copies = sum(1 for part in parts if part == name or part.startswith(f"{name} #"))
         parts[name if not copies else f"{name} #{copies + 1}"] = _weight_bytes(
-            frozen_spec, frozen_weights
+            frozen_spec, step.frozen_weights
         )
-    parts["optimizer states"] = trainable * OPTIMIZER_BYTES[optimizer]
+    parts["optimizer states"] = trainable * OPTIMIZER_BYTES[step.optimizer]
+    return parts
 
-    # Phase 1, backward: activations, logits and the logits' gradient.
-    tokens = batch_size * seq_len
-    logit_tokens = batch_size * (
-        completion_len if kind == "grpo" else seq_len
+
+def _backward(step: Step, spec: ModelSpec, trainable: int) -> dict:
+    """Activations, logits and the logits' gradient, as the backward pass starts."""
+    h, layers, vocab = spec.hidden_size, spec.num_layers, spec.vocab_size
+    act_bytes = ACTIVATION_BYTES_PER_HIDDEN[step.precision if step.mixed else "fp32"]
+    tokens = step.batch_size * step.length
+    logit_tokens = step.batch_size * (
+        step.completion_len if step.kind == "grpo" else step.length
     )  # GRPO keeps completion logits only
-    logit_copies = {"sft": 3, "ppo": 5, "grpo": 3}[kind]  # saved + being differentiated (measured)
-    if gradient_checkpointing:  # each layer's input only, plus one layer recomputed at a time
-        activations = tokens * h * (layers * (2 if mixed else 4) + act_bytes)
+    # saved + being differentiated (measured)
+    logit_copies = {"sft": 3, "ppo": 5, "grpo": 3}[step.kind]
+    if step.gradient_checkpointing:  # each layer's input only, plus one layer recomputed at a time
+        activations = tokens * h * (layers * (2 if step.mixed else 4) + act_bytes)
         attention_layers = 1
     else:
         activations = tokens * h * layers * act_bytes
         attention_layers = layers
-    if attention_dropout and device == "cpu":
+    if step.attention_dropout and step.device == "cpu":
         activations += (
-            ATTENTION_SCORE_BYTES * spec.num_heads * batch_size * seq_len**2 * attention_layers
+            ATTENTION_SCORE_BYTES
+            * spec.num_heads
+            * step.batch_size
+            * step.length**2
+            * attention_layers
         )
-    if logits == "none":  # a score head: one number per sequence
+    if step.logits == "none":  # a score head: one number per sequence
         backward = {"activations": activations}
-    elif (
-        logits == "chunked"
-    ):  # tiles of logits and their temporaries, the hidden states' and LM head's gradients
-        scored = (
-            logit_tokens if device == "cuda" else tokens
-        )  # a GPU scores only the labelled positions
-        head_gradient = vocab * h * 4 if not lora_rank else 0
+    elif step.logits == "chunked":
+        # tiles of logits and their temporaries, the hidden states' and LM head's gradients; a GPU
+        # scores only the labelled positions
+        scored = logit_tokens if step.device == "cuda" else tokens
+        head_gradient = vocab * h * 4 if not step.lora_rank else 0
         # one buffer is always CHUNK_WORDS wide; the temporaries are as wide as the vocabulary's
         # tiles
-        width = CHUNK_WORDS + (CHUNK_TILES[device] - 1) * min(vocab, CHUNK_WORDS)
+        width = CHUNK_WORDS + (CHUNK_TILES[step.device] - 1) * min(vocab, CHUNK_WORDS)
         logit_bytes = min(scored, CHUNK_TOKENS) * width * 4 + scored * h * 4 + head_gradient
         backward = {"activations": activations, "logits (chunked tiles)": logit_bytes}
     else:
@@ -415,67 +475,71 @@ def estimate(
             "activations": activations,
             "logits (fp32)": logit_copies * logit_tokens * vocab * 4,
         }
-    if mixed and not lora_rank:
+    if step.mixed and not step.lora_rank:
         backward["16-bit weight copies"] = 2 * spec.parameters
-    if (
-        accumulation > 1
-    ):  # the earlier micro-batches' gradients, summed into .grad, wait for the update
+    if step.gradient_accumulation_steps > 1:
+        # the earlier micro-batches' gradients, summed into .grad, wait for the update
         backward["accumulated gradients"] = trainable * 4
+    return backward
 
-    # Phase 2, update: all gradients, plus the optimizer's temporaries and tied-embedding sums.
-    update = {"gradients": trainable * 4}
+
+def _update(step: Step, spec: ModelSpec, trainable: int) -> dict:
+    """All gradients, plus the optimizer's temporaries and tied-embedding sums."""
     temporaries = 0
-    if (
-        optimizer == "adamw"
-    ):  # unfused: CUDA's foreach keeps one copy of everything, a CPU two of the largest
+    if step.optimizer == "adamw":
+        # unfused: CUDA's foreach keeps one copy of everything, a CPU two of the largest
         temporaries = (
             trainable * 4
-            if device == "cuda"
-            else 2 * 4 * (spec.largest_parameter if not lora_rank else 0)
+            if step.device == "cuda"
+            else 2 * 4 * (spec.largest_parameter if not step.lora_rank else 0)
         )
-    if (
-        spec.tied_embeddings and not lora_rank
-    ):  # measured: 2 embedding-sized buffers; 3 once .grad exists
-        temporaries = max(temporaries, (3 if accumulation > 1 else 2) * vocab * h * 4)
-    update["optimizer/grad temporaries"] = temporaries
+    if spec.tied_embeddings and not step.lora_rank:
+        # measured: 2 embedding-sized buffers; 3 once .grad exists
+        accumulating = step.gradient_accumulation_steps > 1
+        embedding = spec.vocab_size * spec.hidden_size * 4
+        temporaries = max(temporaries, (3 if accumulating else 2) * embedding)
+    return {"gradients": trainable * 4, "optimizer/grad temporaries": temporaries}
 
-    # Phase 3, generation: the key/value cache of every sequence generated at once.
-    generation = {}
-    if kind != "sft":
-        generated = generation_batch or batch_size
-        cache_bytes = 2 if mixed or weights != "fp32" else 4
-        generation["generation KV cache"] = (
-            2 * layers * spec.kv_size * generated * seq_len * cache_bytes
-        )
-        prefill = (
-            prompt_len if kind == "ppo" else 1
-        )  # the legacy stack computes logits for every prompt token
-        generation["generation logits"] = 2 * generated * prefill * vocab * 4
 
-    phases = {"backward": backward, "update": update, "generation": generation}
-    phase = max(phases, key=lambda p: sum(phases[p].values()))
-    persistent = tuple(parts)
-    parts.update(phases[phase])
-    if lora_rank:
+def _generation(step: Step, spec: ModelSpec) -> dict:
+    """The key/value cache of every sequence generated at once (PPO, GRPO)."""
+    if step.kind == "sft":
+        return {}
+    generated = step.generation_batch or step.batch_size
+    cache_bytes = 2 if step.mixed or step.weights != "fp32" else 4
+    # the legacy stack computes logits for every prompt token
+    prefill = step.prompt_len if step.kind == "ppo" else 1
+    return {
+        "generation KV cache": 2
+        * spec.num_layers
+        * spec.kv_size
+        * generated
+        * step.length
+        * cache_bytes,
+        "generation logits": 2 * generated * prefill * spec.vocab_size * 4,
+    }
+
+
+def _notes(step: Step, spec: ModelSpec, trainable: int) -> list[str]:
+    notes = [
+        f"{spec.name}: {spec.parameters / 1e6:.1f} M parameters"
+        + (" (shape guessed from the count)" if spec.rough else "")
+    ]
+    if step.lora_rank:
         notes.append(
-            f"LoRA rank {lora_rank} on {lora_targets}: {trainable / 1e6:.2f} M trainable parameters"
+            f"LoRA rank {step.lora_rank} on {step.lora_targets}: {trainable / 1e6:.2f} M "
+            "trainable parameters"
         )
-    if accumulation > 1:
+    if step.gradient_accumulation_steps > 1:
         notes.append(
-            f"{accumulation} micro-batches per optimizer step: from the second on, the backward "
-            f"holds every fp32 gradient ({trainable * 4 / GB:.2f} GB)"
+            f"{step.gradient_accumulation_steps} micro-batches per optimizer step: from the "
+            f"second on, the backward holds every fp32 gradient ({trainable * 4 / GB:.2f} GB)"
         )
-    if attention_dropout and device == "cpu":
+    if step.attention_dropout and step.device == "cpu":
         notes.append(
             "CPU attention with dropout keeps the seq x seq scores (GPUs' fused attention does not)"
         )
-    return MemoryEstimate(
-        parts=parts,
-        phase=phase,
-        phases={p: int(sum(v.values())) for p, v in phases.items()},
-        persistent=persistent,
-        notes=notes,
-    )
+    return notes
 
 
 def _weight_bytes(spec: ModelSpec, weights: str) -> float:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from helpers.env import cpu_native_bf16, headless
-from helpers.lessons import PROMPT_TOKENS
-from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, estimate
+from helpers.lessons import COURSE, LessonError
+from helpers.memory.estimate import GB, MemoryEstimate, MemoryInputError, Step, estimate
 from helpers.profiles import PROFILES
 
 # Typical prompt lengths in tokens on the real profiles: a GSM8K question is 80-120 GPT-2 tokens;
@@ -21,18 +21,6 @@ GPU_CLASSES = {"RTX 2080 Ti 11 GB": 11, "T4 16 GB": 16, "A100 40 GB": 40, "A100 
 # A card never gives all its memory to tensors: the CUDA context (~0.5 GB) and the caching
 # allocator's fragmentation (~10%) come first.
 CUDA_CONTEXT_GB, ALLOCATOR_SLACK = 0.5, 0.10
-SECTIONS = {
-    "genre_ppo": "01 genre PPO",
-    "sft": "02 SFT",
-    "ppo_sft": "03 PPO on SFT",
-    "grpo": "04 GRPO",
-    "genre_rloo": "05 genre RLOO",
-    "reward_model": "06 reward model",
-    "dpo": "06 DPO",
-    "pref_rloo": "06 RLOO on the reward model",
-}
-# Memory sections whose settings live in another profile section (notebook 06 trains three ways).
-PROFILE_SECTION = {"reward_model": "preferences", "dpo": "preferences", "pref_rloo": "preferences"}
 
 
 def usable_gb(gpu_memory_gb: float) -> float:
@@ -44,26 +32,13 @@ def usable_gb(gpu_memory_gb: float) -> float:
     return gpu_memory_gb * (1 - ALLOCATOR_SLACK) - CUDA_CONTEXT_GB
 
 
-def notebook_estimate(
-    section: str,
-    settings: SimpleNamespace,
-    device: str = "cuda",
-    prompt_len: int | None = None,
-    model=None,
-) -> MemoryEstimate:
-    """The estimate for one notebook's settings (a profile section, as the notebook uses it).
+# ----- one training step per shape: settings, device, prompt tokens, model id override
+# --------------
 
-    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint). A
-    section's ``gradient_accumulation_steps`` (1 where it has none) counts the gradients kept across
-    micro-batches."""
-    s = settings
-    accumulation = getattr(s, "gradient_accumulation_steps", 1)
-    gpu = device == "cuda"
-    frozen = "16-bit" if gpu else "fp32"
-    prompt = prompt_len or PROMPT_TOKENS.get(section, 0)
-    optimizer = getattr(s, "optimizer", None)
-    if section == "sft":
-        return estimate(
+
+def _sft(s, device, prompt, model):
+    return estimate(
+        Step(
             "sft",
             model or s.model_id,
             batch_size=s.batch_size,
@@ -72,14 +47,17 @@ def notebook_estimate(
             device=device,
             gradient_checkpointing=s.gradient_checkpointing,
             attention_dropout=True,
-            optimizer=optimizer or "adamw_fused",
+            optimizer=getattr(s, "optimizer", None) or "adamw_fused",
             logits="chunked",
-            gradient_accumulation_steps=accumulation,
+            gradient_accumulation_steps=getattr(s, "gradient_accumulation_steps", 1),
         )
-    if (
-        section == "genre_ppo"
-    ):  # notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time
-        return estimate(
+    )
+
+
+def _genre_ppo(s, device, prompt, model):
+    """Notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time."""
+    return estimate(
+        Step(
             "ppo",
             model or s.policy_model,
             batch_size=s.mini_batch_size,
@@ -92,13 +70,16 @@ def notebook_estimate(
             optimizer="adamw",
             attention_dropout=True,
         )
-    if (
-        section == "ppo_sft"
-    ):  # notebook 03: the encoder in 16 bits on a GPU (and a CPU with bf16 instructions,
-        # PrecisionPlan.scorer), the reference fp32; LoRA's: its base
-        scorer = "16-bit" if gpu or cpu_native_bf16() else "fp32"
-        policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
-        return estimate(
+    )
+
+
+def _ppo_sft(s, device, prompt, model):
+    """Notebook 03: the encoder in 16 bits on a GPU (and a CPU with bf16 instructions,
+    PrecisionPlan.scorer), the reference fp32; LoRA's: its base."""
+    scorer = "16-bit" if device == "cuda" or cpu_native_bf16() else "fp32"
+    policy = model or ("gpt2" if s.policy_model == "sft_checkpoint" else s.policy_model)
+    return estimate(
+        Step(
             "ppo",
             policy,
             batch_size=s.mini_batch_size,
@@ -109,15 +90,20 @@ def notebook_estimate(
             optimizer="adamw",
             reference="adapters-off" if s.lora else "copy",
             lora_rank=16 if s.lora else None,
-            weights=frozen if s.lora else "fp32",
+            weights=("16-bit" if device == "cuda" else "fp32") if s.lora else "fp32",
             frozen_models=(s.reward_model,),
             frozen_weights=scorer,
             reference_weights="fp32",
         )
-    if section == "grpo":  # notebook 04: one generation batch = batch x accumulation completions
-        lora = s.lora or s.load_in_4bit
-        weights = ("4-bit" if s.load_in_4bit else "16-bit") if lora and gpu else "fp32"
-        return estimate(
+    )
+
+
+def _grpo(s, device, prompt, model):
+    """Notebook 04: one generation batch = batch x accumulation completions."""
+    lora = s.lora or s.load_in_4bit
+    weights = ("4-bit" if s.load_in_4bit else "16-bit") if lora and device == "cuda" else "fp32"
+    return estimate(
+        Step(
             "grpo",
             model or s.model_id,
             batch_size=s.per_device_train_batch_size,
@@ -130,13 +116,18 @@ def notebook_estimate(
             lora_rank=16 if lora else None,
             lora_targets="all-linear",
             gradient_checkpointing=s.gradient_checkpointing,
-            optimizer=optimizer or "adamw_fused",
+            optimizer=getattr(s, "optimizer", None) or "adamw_fused",
             reference=None if not s.beta else ("adapters-off" if lora else "copy"),
             logits="chunked",
-            gradient_accumulation_steps=accumulation,
+            gradient_accumulation_steps=getattr(s, "gradient_accumulation_steps", 1),
         )
-    if section == "genre_rloo":  # notebook 05: GRPO's memory pattern, plus notebook 01's classifier
-        return estimate(
+    )
+
+
+def _genre_rloo(s, device, prompt, model):
+    """Notebook 05: GRPO's memory pattern, plus notebook 01's classifier."""
+    return estimate(
+        Step(
             "grpo",
             model or s.policy_model,
             batch_size=s.per_device_train_batch_size,
@@ -147,57 +138,64 @@ def notebook_estimate(
             device=device,
             reference="copy" if s.beta else None,
             frozen_models=(s.classifier_model,),
-            optimizer=optimizer or "adamw_fused",
+            optimizer=getattr(s, "optimizer", None) or "adamw_fused",
             logits="chunked",
         )
-    if section == "preferences":  # notebook 06 frees each phase before the next: its largest phase
-        return max(
-            (
-                notebook_estimate(part, settings, device, prompt_len, model)
-                for part in PROFILE_SECTION
-            ),
-            key=lambda part_estimate: part_estimate.bytes,
+    )
+
+
+# Notebook 06 frees each phase before the next. On the device throughout: the gold classifier and
+# `reference` (the starting policy, for sampling and KL); the reward model from its training on;
+# finished policies move to the CPU. A text is the prompt, the completion and the end-of-text TRL
+# appends.
+def _preference_models(s, model):
+    policy = model or s.policy_model
+    return policy, (s.classifier_model, ("notebook's reference", policy)), ("reward model", policy)
+
+
+def _reward_model(s, device, prompt, model):
+    """Chosen and rejected in one batch, a one-number head."""
+    policy, on_device, _ = _preference_models(s, model)
+    return estimate(
+        Step(
+            "sft",
+            policy,
+            batch_size=2 * s.reward_batch_size,
+            seq_len=prompt + s.max_new_tokens + 1,
+            precision=s.precision,
+            device=device,
+            frozen_models=on_device,
+            logits="none",
+            optimizer=getattr(s, "optimizer", None) or "adamw_fused",
         )
-    if section in ("reward_model", "dpo", "pref_rloo"):
-        # Notebook 06: on the device throughout, the gold classifier and `reference` (the starting
-        # policy, for sampling and KL); the reward model from its training on; finished policies
-        # move to the CPU.
-        policy, length = (
-            model or s.policy_model,
-            prompt + s.max_new_tokens + 1,
-        )  # + the end-of-text TRL appends
-        classifier, reward_model = s.classifier_model, ("reward model", policy)
-        ours = ("notebook's reference", policy)
-        if section == "reward_model":  # chosen and rejected in one batch, a one-number head
-            return estimate(
-                "sft",
-                policy,
-                batch_size=2 * s.reward_batch_size,
-                seq_len=length,
-                precision=s.precision,
-                device=device,
-                frozen_models=(classifier, ours),
-                logits="none",
-                optimizer=optimizer or "adamw_fused",
-            )
-        if (
-            section == "dpo"
-        ):  # chosen and rejected in one batch; `reference`, lent as ref_model, scores them
-            return estimate(
-                "sft",
-                policy,
-                batch_size=2 * s.dpo_batch_size,
-                seq_len=length,
-                precision=s.precision,
-                device=device,
-                reference="copy",
-                frozen_models=(classifier, reward_model),
-                logits="chunked",
-                optimizer=optimizer or "adamw_fused",
-            )
-        # RLOOTrainer takes no ref_model: with beta > 0 it loads a copy of its own, next to
-        # `reference`
-        return estimate(
+    )
+
+
+def _dpo(s, device, prompt, model):
+    """Chosen and rejected in one batch; `reference`, lent as ref_model, scores them."""
+    policy, (classifier, _), reward_model = _preference_models(s, model)
+    return estimate(
+        Step(
+            "sft",
+            policy,
+            batch_size=2 * s.dpo_batch_size,
+            seq_len=prompt + s.max_new_tokens + 1,
+            precision=s.precision,
+            device=device,
+            reference="copy",
+            frozen_models=(classifier, reward_model),
+            logits="chunked",
+            optimizer=getattr(s, "optimizer", None) or "adamw_fused",
+        )
+    )
+
+
+def _pref_rloo(s, device, prompt, model):
+    """RLOOTrainer takes no ref_model: with beta > 0 it loads a copy of its own, next to
+    `reference`."""
+    policy, on_device, reward_model = _preference_models(s, model)
+    return estimate(
+        Step(
             "grpo",
             policy,
             batch_size=s.per_device_train_batch_size,
@@ -207,13 +205,68 @@ def notebook_estimate(
             precision=s.precision,
             device=device,
             reference="copy" if s.rl_beta else None,
-            optimizer=optimizer or "adamw_fused",
-            frozen_models=(classifier, reward_model, ours),
+            optimizer=getattr(s, "optimizer", None) or "adamw_fused",
+            frozen_models=(on_device[0], reward_model, on_device[1]),
             logits="chunked",
         )
-    raise MemoryInputError(
-        f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}."
     )
+
+
+STEPS = {
+    "sft": _sft,
+    "genre_ppo": _genre_ppo,
+    "ppo_sft": _ppo_sft,
+    "grpo": _grpo,
+    "genre_rloo": _genre_rloo,
+    "reward_model": _reward_model,
+    "dpo": _dpo,
+    "pref_rloo": _pref_rloo,
+}
+# From the lessons' ``memory`` shapes: each step's label, and the profile section it reads.
+SECTIONS = {step: label for lesson in COURSE for step, label in lesson.get("memory", {}).items()}
+PROFILE_SECTION = {
+    step: lesson["section"] for lesson in COURSE for step in lesson.get("memory", {})
+}
+
+
+def check_memory_steps(lessons: list[dict]) -> None:
+    """Every step of every lesson's ``memory`` a step above, or a LessonError naming the record."""
+    for lesson in lessons:
+        unknown = sorted(set(lesson.get("memory", {})) - set(STEPS))
+        if unknown:
+            raise LessonError(
+                f"Lesson {lesson['notebook']!r}: no memory step {unknown} in helpers.memory.fit; "
+                f"it has {sorted(STEPS)}."
+            )
+
+
+check_memory_steps(COURSE)
+
+
+def notebook_estimate(
+    section: str,
+    settings: SimpleNamespace,
+    device: str = "cuda",
+    prompt_len: int | None = None,
+    model=None,
+) -> MemoryEstimate:
+    """The estimate for one notebook's settings (a profile section, as the notebook uses it), or for
+    one of its training steps (06's "reward_model", "dpo", "pref_rloo"): the largest of its
+    lesson's ``memory`` steps.
+
+    ``model`` overrides the model id (a folder, for tiny models or notebook 02's checkpoint). A
+    section's ``gradient_accumulation_steps`` (1 where it has none) counts the gradients kept across
+    micro-batches."""
+    read = PROFILE_SECTION.get(section, section)  # 06's steps: its settings, its prompts
+    lesson = next((lesson for lesson in COURSE if lesson["section"] == read), {})
+    steps = [section] if section in STEPS else list(lesson.get("memory", {}))
+    if not steps:
+        raise MemoryInputError(
+            f"No memory estimate for section {section!r}; training sections: {sorted(SECTIONS)}."
+        )
+    prompt = prompt_len or lesson.get("prompt_tokens", 0)
+    estimates = [STEPS[step](settings, device, prompt, model) for step in steps]
+    return max(estimates, key=lambda step_estimate: step_estimate.bytes)
 
 
 def _halve(key: str, keep_product_with: str | None = None):

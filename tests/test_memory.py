@@ -200,7 +200,7 @@ def test_recommend_says_plainly_when_nothing_fits():
     assert "does not fit" in advice.message and "profile='tiny'" in advice.message
     with pytest.raises(MemoryInputError, match="positive"):
         recommend(0, "sft")
-    with pytest.raises(MemoryInputError, match="notebook must be one of"):
+    with pytest.raises(MemoryInputError, match="step must be one of"):
         recommend(16, "ppo")
 
 

@@ -21,7 +21,7 @@ def test_same_settings_for_a_notebook_in_every_profile():
 
 def test_tiny_profile_uses_only_models_it_has_offline():
     """Tiny models built locally, or real ones a package ships (the real MiniLM of 03's reward)."""
-    from helpers.env import PACKAGED_MODELS
+    from helpers.models import PACKAGED_MODELS
 
     model_keys = (
         "model_id",

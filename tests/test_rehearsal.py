@@ -17,7 +17,7 @@ LOAD_BY_HUB_ID = """
 import json
 from datasets import load_dataset
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
-from helpers.env import resolve_model
+from helpers.models import resolve_model
 out = {}
 for model_id in ["gpt2", "distilgpt2", "Qwen/Qwen2.5-0.5B-Instruct"]:
     assert resolve_model(model_id) == model_id

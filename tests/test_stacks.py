@@ -89,7 +89,7 @@ def test_the_real_minilm_loads_offline_on_the_legacy_stack_and_barely_sees_a_cha
     lesson of 03."""
     script = (
         "from sentence_transformers import SentenceTransformer\n"
-        "from helpers.env import resolve_model\n"
+        "from helpers.models import resolve_model\n"
         "from helpers.rewards import make_similarity_scorer\n"
         "encoder = SentenceTransformer(resolve_model('sentence-transformers/all-MiniLM-L6-v2'),"
         " device='cpu')\n"

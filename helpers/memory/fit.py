@@ -406,25 +406,27 @@ class Recommendation:
 
 
 def recommend(
-    gpu_memory_gb: float, notebook: str, settings: SimpleNamespace | None = None
+    gpu_memory_gb: float, step: str, settings: SimpleNamespace | None = None
 ) -> Recommendation:
-    """Settings of ``notebook`` (a section: "sft", "genre_ppo", "ppo_sft", "grpo") that fit the GPU.
+    """Settings of a notebook's training ``step`` that fit the GPU: a memory step of a lesson
+    (``SECTIONS``: "sft", "genre_ppo", "ppo_sft", "grpo", "genre_rloo", and 06's "reward_model",
+    "dpo", "pref_rloo").
 
     Starts from ``settings`` (default: the 40-80 GB profile, the best quality) and applies the
     changes in OPTIONS in order, each as often as it helps, until the estimate fits."""
     budget = usable_gb(gpu_memory_gb)
-    if notebook not in OPTIONS:
-        raise MemoryInputError(f"notebook must be one of {sorted(OPTIONS)}, not {notebook!r}.")
+    if step not in OPTIONS:
+        raise MemoryInputError(f"step must be one of {sorted(OPTIONS)}, not {step!r}.")
     current = settings or PROFILES["a100-40gb"].notebook(
-        PROFILE_SECTION.get(notebook, notebook), rehearsal=False
+        PROFILE_SECTION.get(step, step), rehearsal=False
     )
     current = SimpleNamespace(**{"optimizer": None, **vars(current)})
-    est = notebook_estimate(notebook, current)
+    est = notebook_estimate(step, current)
     start, steps = vars(current), []
-    for change, cost, apply in OPTIONS[notebook]:
+    for change, cost, apply in OPTIONS[step]:
         while est.gb > budget and (values := apply(current)) is not None:
             trial = SimpleNamespace(**{**vars(current), **values})
-            trial_estimate = notebook_estimate(notebook, trial)
+            trial_estimate = notebook_estimate(step, trial)
             if trial_estimate.bytes >= est.bytes:  # no longer helps (another phase is the peak)
                 break
             current, est = trial, trial_estimate
@@ -433,7 +435,7 @@ def recommend(
             steps.append((change, cost, round(est.gb, 2)))
     changed = {k: v for k, v in vars(current).items() if start.get(k) != v}
     fits = est.gb <= budget
-    name = SECTIONS[notebook]
+    name = SECTIONS[step]
     if fits and not steps:
         message = (
             f"{name} fits a {gpu_memory_gb:g} GB GPU as it is: ~{est.gb:.1f} GB of "
@@ -455,7 +457,7 @@ def recommend(
             "T4 has 16 GB)."
         )
     return Recommendation(
-        gpu_memory_gb, notebook, fits, steps, changed, current if fits else None, est, message
+        gpu_memory_gb, step, fits, steps, changed, current if fits else None, est, message
     )
 
 

@@ -42,11 +42,18 @@ COURSE = [
         title="01 genre PPO with a BERT reward",
         prompt_tokens=8,
         cpu_runtime=True,
-        learn="classic PPO: GPT-2 learns a genre from a classifier's reward",
+        learn="the policy gradient from scratch (REINFORCE), then classic PPO: GPT-2 learns a "
+        "genre from a classifier's reward",
         report=dict(genre="PPO, legacy TRL (01)"),
         memory=dict(genre_ppo="01 genre PPO"),
         time="genre_ppo",
-        rehearsal_cuts=dict(texts_per_genre=12, classifier_epochs=1, ppo_steps=4, max_new_tokens=8),
+        rehearsal_cuts=dict(
+            texts_per_genre=12,
+            classifier_epochs=1,
+            ppo_steps=4,
+            max_new_tokens=8,
+            reinforce_steps=4,
+        ),
     ),
     dict(
         notebook="02_gsm8k_sft.ipynb",

@@ -455,6 +455,33 @@ def _ppo_step_seconds(spec, card, end, s, prompt, reward_spec, *, chunk, texts, 
     return generate + forwards + reward + train + optimizer + _pick(STEP_OVERHEAD_S, end)
 
 
+def _reinforce_step_seconds(spec, card, end, s, prompt):
+    """One step of 01's REINFORCE (fp32, outside any trainer): generate the batch at once, score it,
+    one forward and backward pass over it, one optimizer step."""
+    tokens = s.batch_size * (prompt + s.max_new_tokens)
+    generate = _decode_seconds(
+        spec,
+        card,
+        s.max_new_tokens,
+        batch=s.batch_size,
+        end=end,
+        weight_bytes=_weight_bytes(spec),
+        context=prompt + s.max_new_tokens / 2,
+        precision="fp32",
+    )
+    reward = _train_seconds(
+        model_spec(s.classifier_model),
+        card,
+        s.batch_size * s.max_new_tokens,
+        end=end,
+        precision="fp32",
+        forward_only=True,
+    )
+    train = _train_seconds(spec, card, tokens, end=end, precision="fp32")
+    optimizer = _optimizer_seconds(card, end, 1, *_trainable(spec, False))
+    return generate + reward + train + optimizer
+
+
 def _genre_ppo(s, card, end, prompt):
     """Notebook 01: TRL's generate in chunks of 4, the classifier's reward in fp32, and the
     classifier's own training (~5 examples of ~64 tokens per text and epoch, batches of 32)."""
@@ -465,6 +492,7 @@ def _genre_ppo(s, card, end, prompt):
     examples = 5 * 4 * s.texts_per_genre
     steps = -(-examples // 32) * s.classifier_epochs
     parts = {
+        "REINFORCE": 2 * s.reinforce_steps * _reinforce_step_seconds(spec, card, end, s, prompt),
         "training": s.ppo_steps * step,
         "classifier": _train_seconds(
             classifier,

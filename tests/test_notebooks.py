@@ -298,20 +298,16 @@ def test_notebook_01_ppo_raises_the_genre_reward(genre_run):
     )  # +0.2 to +0.7 on seeds 0-4
 
 
-def test_notebook_01_reinforce_learns_and_a_baseline_shrinks_its_gradients(genre_run):
-    """01 opens with REINFORCE from scratch: both runs' rewards rise, the baseline's further and
-    with smaller gradients, in under 20 s for the two (about 10 s here on seeds 0 and 1)."""
+def test_notebook_01_reinforce_learns_and_further_with_a_baseline(genre_run):
+    """01 opens with REINFORCE from scratch: both runs' rewards rise, the baseline's further, in
+    under 20 s for the two (6-10 s here on seeds 0 and 1)."""
     _, metrics = genre_run
     runs = metrics["reinforce"]
     plain, baseline = runs["no baseline"], runs["baseline: the batch's mean"]
     assert baseline["points"] == plain["points"] == 20
     assert baseline["last_quarter_mean"] > baseline["first_quarter_mean"] + 0.2, baseline
     assert plain["last_quarter_mean"] > plain["first_quarter_mean"], plain
-    assert baseline["last_quarter_mean"] > plain["last_quarter_mean"]
-    median = {
-        name: sorted(run["gradient_norms"])[10] for name, run in (("plain", plain), ("b", baseline))
-    }
-    assert median["b"] < 0.8 * median["plain"], median
+    assert baseline["last_quarter_mean"] > plain["last_quarter_mean"], runs
     assert runs["seconds"] < 20
 
 

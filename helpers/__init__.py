@@ -14,6 +14,7 @@ What the lessons use
 Settings and runtime the lessons need
     lessons      one record per notebook: file, stack, section, inputs, memory and time shapes
     profiles     every setting that changes with the machine, one table per profile
+    ranges       the sensible range of each setting a student may change, checked first
     env          the TRL stack, the device and its precision, and where outputs go
     models       where a model id comes from: built here, a folder, the hub, or a package
     precision    which dtype each model loads in and trains under, checked before step one

@@ -18,6 +18,7 @@ from typing import Optional
 
 from helpers import env  # as a module: tests replace env.device_report
 from helpers.lessons import COURSE, LessonError, lesson_for
+from helpers.ranges import check_settings
 from helpers.timing import minutes
 
 NOTEBOOK_SECTIONS = tuple(
@@ -554,7 +555,8 @@ check_sections(PROFILES, COURSE)
 
 
 def with_overrides(settings: SimpleNamespace, **overrides) -> SimpleNamespace:
-    """The settings with every override that is not None applied (a notebook's optional parameters).
+    """The settings with every override that is not None applied (a notebook's optional parameters),
+    each within its range (``helpers.ranges``: a ValueError names the one that is not).
 
     >>> with_overrides(get_profile("tiny").notebook("grpo"), lora=True, beta=None).lora
     True
@@ -562,9 +564,9 @@ def with_overrides(settings: SimpleNamespace, **overrides) -> SimpleNamespace:
     unknown = [key for key in overrides if not hasattr(settings, key)]
     if unknown:
         raise KeyError(f"No setting {unknown} in this section; it has {sorted(vars(settings))}.")
-    return SimpleNamespace(
-        **{**vars(settings), **{k: v for k, v in overrides.items() if v is not None}}
-    )
+    values = {**vars(settings), **{k: v for k, v in overrides.items() if v is not None}}
+    check_settings(values)
+    return SimpleNamespace(**values)
 
 
 def check_grpo_batch(

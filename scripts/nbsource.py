@@ -3,9 +3,11 @@
     python scripts/nbsource.py export notebooks/03_ppo_on_sft_model.ipynb > /tmp/03.py
     python scripts/nbsource.py build /tmp/03.py notebooks/03_ppo_on_sft_model.ipynb rlhf-legacy
 
-Cells are separated by '# %%' (code), '# %% parameters' (the papermill parameters cell) and
-'# %% [markdown]' (markdown, each line commented with '# '). Built notebooks have no outputs,
-stable cell ids and the course kernel named.
+Cells are separated by '# %%' (code) and '# %% [markdown]' (markdown, each line commented with
+'# '); words after either are the cell's tags: '# %% parameters' (the papermill parameters cell),
+'# %% setup' (the Colab setup cell), '# %% [markdown] exercises' (and 'troubleshooting',
+'real-run': the roles tests/test_budgets.py counts apart from the lesson). Built notebooks have no
+outputs, stable cell ids and the course kernel named.
 """
 
 import sys
@@ -18,12 +20,12 @@ KERNELS = {"rlhf-modern": "RLHF course (modern stack)", "rlhf-legacy": "RLHF cou
 def export(path: str) -> str:
     chunks = []
     for cell in nbformat.read(path, as_version=4).cells:
+        tags = "".join(f" {tag}" for tag in cell.metadata.get("tags", []))
         if cell.cell_type == "markdown":
             body = "\n".join(f"# {line}" if line else "#" for line in cell.source.splitlines())
-            chunks.append(f"# %% [markdown]\n{body}")
+            chunks.append(f"# %% [markdown]{tags}\n{body}")
         else:
-            header = "# %% parameters" if "parameters" in cell.metadata.get("tags", []) else "# %%"
-            chunks.append(f"{header}\n{cell.source}")
+            chunks.append(f"# %%{tags}\n{cell.source}")
     return "\n\n".join(chunks) + "\n"
 
 
@@ -32,17 +34,19 @@ def build(source: str, out: str, kernel: str) -> int:
     for chunk in ("\n" + open(source).read()).split("\n# %%")[1:]:
         header, _, body = chunk.partition("\n")
         body = body.strip("\n")
-        if header.strip() == "[markdown]":
+        tags = header.split()
+        if tags[:1] == ["[markdown]"]:
+            tags = tags[1:]
             lines = [
                 line[2:] if line.startswith("# ") else line.lstrip("#")
                 for line in body.splitlines()
             ]
-            cells.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
+            cell = nbformat.v4.new_markdown_cell("\n".join(lines))
         else:
             cell = nbformat.v4.new_code_cell(body)
-            if header.strip() == "parameters":
-                cell.metadata["tags"] = ["parameters"]
-            cells.append(cell)
+        if tags:
+            cell.metadata["tags"] = tags
+        cells.append(cell)
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": kernel,

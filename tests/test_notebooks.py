@@ -2,6 +2,7 @@
 need."""
 
 import json
+import time
 
 import nbformat
 import pytest
@@ -434,6 +435,7 @@ def test_notebook_05_compares_with_ppo_update_for_update(rloo_run, genre_run):
     ):
         assert ppo[row] == rloo[row], row
     assert ppo["gradient updates per batch"] == 8
+    assert rloo["dropout"].startswith("off"), rloo["dropout"]  # counted in the trained model
     assert ppo["reward, last quarter"] == genre_run[1]["learning"]["last_quarter_mean"]
     assert (
         ppo["final KL per text (k1)"] > 0 and rloo["final KL per text (k1)"] > 0
@@ -464,6 +466,27 @@ def test_notebook_05_without_notebook_01_says_to_run_it_first(tmp_path):
     assert (
         caught.value.ename == "FileNotFoundError" and "run notebook 01 first" in caught.value.evalue
     )
+
+
+@pytest.mark.parametrize(
+    ("notebook", "kernel", "name", "value"),
+    [
+        ("05_rloo_genre_modern_trl.ipynb", "rlhf-modern", "num_generations", 1),
+        ("01_genre_ppo_bert_reward.ipynb", "rlhf-legacy", "reinforce_learning_rate", 0),
+    ],
+)
+def test_an_exercise_parameter_out_of_range_stops_before_any_model_loads(
+    tmp_path, notebook, kernel, name, value
+):
+    import papermill
+
+    started = time.time()
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        run_notebook(notebook, kernel, tmp_path, **{name: value})
+    assert caught.value.ename == "ValueError"
+    assert f"{name} = {value} is out of range" in caught.value.evalue
+    assert time.time() - started < 60  # the settings cell: no model was loaded, nothing trained
+    assert not list(tmp_path.glob("**/*.safetensors"))
 
 
 @pytest.fixture(scope="session")

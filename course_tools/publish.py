@@ -7,9 +7,10 @@
 
 What it writes:
 
-- every notebook's **setup cell** (``setup_cell``): on Colab it mounts Google Drive and installs the
+- every notebook's **setup cell** (``setup_cell``, at most 10 lines): on Colab it installs the
   course from the repository and ref of pyproject.toml's ``[tool.rlhf-course]`` with the notebook's
-  stack, as a package;
+  stack, as a package; then ``helpers.env.start_notebook`` mounts Google Drive (on Colab) and checks
+  the stack;
 - the **GPU memory and time** line under each notebook's title, from ``helpers.memory`` and
   ``helpers.timing`` for every real profile;
 - the README's **course map** (the same figures, and Colab links at that ref);

@@ -11,6 +11,7 @@ import os
 import platform
 import random
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Optional
@@ -268,10 +269,40 @@ def headless() -> bool:
 def storage_root() -> Path:
     """Where notebooks keep what they hand to each other: $RLHF_STORAGE, else the current folder.
 
-    On Colab the setup cell sets it to a folder on Google Drive, because each notebook there runs
-    in its own runtime and ``/content`` dies with it.
+    On Colab ``start_notebook`` sets it to a folder on Google Drive, because each notebook there
+    runs in its own runtime and ``/content`` dies with it.
     """
     return Path(os.environ.get("RLHF_STORAGE", ".")).expanduser()
+
+
+COLAB_STORAGE = "/content/drive/MyDrive/rlhf-trl-course"
+
+
+def keep_outputs_on_drive() -> None:
+    """On Colab: mount Google Drive and keep the course's outputs there, so that the next notebook,
+    in a runtime of its own, finds them. Declined (or no Drive): say what that loses."""
+    try:
+        from google.colab import drive
+
+        drive.mount("/content/drive")
+        os.environ.setdefault("RLHF_STORAGE", COLAB_STORAGE)
+    except Exception as error:  # declined, or no Drive: outputs stay in /content
+        print(
+            f"Google Drive is not mounted ({error}). Outputs go to /content and vanish with this "
+            "runtime, so the next notebook cannot find them: run this cell again to mount Drive, "
+            "or download the output folder."
+        )
+
+
+def start_notebook(stack: Optional[str] = None) -> float:
+    """What each notebook's setup cell calls once the course is installed: on Colab, outputs on
+    Google Drive; the kernel's stack checked (``require_stack``; 00, which runs on either, passes
+    none). Returns the start time, for the wall time in metrics.json."""
+    if "google.colab" in sys.modules:
+        keep_outputs_on_drive()
+    if stack:
+        require_stack(stack)
+    return time.time()
 
 
 def halfway_save_steps(total_steps: int) -> int:

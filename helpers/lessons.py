@@ -45,7 +45,7 @@ COURSE = [
         learn="the policy gradient from scratch (REINFORCE), then classic PPO: GPT-2 learns a "
         "genre from a classifier's reward",
         report=dict(genre="PPO, legacy TRL (01)"),
-        memory=dict(genre_ppo="01 genre PPO"),
+        memory=dict(reinforce="01 REINFORCE", genre_ppo="01 genre PPO"),
         time="genre_ppo",
         rehearsal_cuts=dict(
             texts_per_genre=12,

@@ -6,7 +6,7 @@ publisher writes the same figures into the README and under each notebook's titl
 from __future__ import annotations
 
 from helpers.lessons import COURSE
-from helpers.memory.fit import notebook_estimate
+from helpers.memory.fit import lesson_estimate
 from helpers.profiles import PROFILES
 from helpers.timing import PROFILE_GPUS, minutes
 
@@ -14,12 +14,12 @@ PROFILE_NAMES = {"rtx2080ti-11gb": "11 GB", "t4-16gb": "T4", "a100-40gb": "A100"
 
 
 def needs(section: str) -> dict:
-    """Per real profile: estimated peak GPU memory (GB) and the time (a helpers.timing.TimeEstimate,
-    a range) on that profile's GPU class."""
+    """Per real profile: estimated peak GPU memory (GB, the largest of the lesson's training steps)
+    and the time (a helpers.timing.TimeEstimate, a range) on that profile's GPU class."""
     settings = {name: PROFILES[name].notebook(section, rehearsal=False) for name in PROFILE_NAMES}
     return {
         name: (
-            notebook_estimate(section, settings[name]).gb,
+            lesson_estimate(section, settings[name]).gb,
             minutes(section, settings[name], PROFILE_GPUS[name]),
         )
         for name in PROFILE_NAMES

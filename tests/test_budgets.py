@@ -50,6 +50,7 @@ def test_every_notebook_tags_its_cells_by_role(notebook):
     tags = [tag for cell in cells for tag in cell.metadata.get("tags", [])]
     code = [cell for cell in cells if cell.cell_type == "code"]
     assert "setup" in code[0].metadata.get("tags", []), "the first code cell is the Colab setup"
+    assert len(code[0].source.splitlines()) <= 10, code[0].source  # it runs before helpers exists
     assert tags.count("setup") == tags.count("parameters") == 1, tags
     assert tags.count("exercises") == tags.count("troubleshooting") == 1, tags
     for cell in cells:  # a heading of these sections in an untagged cell would count as the lesson

@@ -73,7 +73,7 @@ def test_a_stale_notebook_in_a_copied_folder_is_named_not_a_crash(tmp_path, monk
     first = notebooks / COURSE[0]["notebook"]
     first.write_text(
         first.read_text().replace(
-            f'COURSE_REF = \\"{publish.course_source()[1]}\\"', 'COURSE_REF = \\"old\\"', 1
+            f'@{publish.course_source()[1]}\\"', '@old\\"', 1
         )
     )
     monkeypatch.setattr(publish, "NOTEBOOKS_DIR", notebooks)

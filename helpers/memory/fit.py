@@ -2,7 +2,7 @@
 
 recommend(11, "grpo")             # the steps that make notebook 04 fit an 11 GB card
 notebook_estimate("sft", get_profile("t4-16gb").notebook("sft"))
-will_it_fit()                     # notebooks x GPU classes, for notebook 00
+profile_memory()                  # each training step on each GPU profile, for notebook 00
 """
 
 from __future__ import annotations
@@ -65,6 +65,26 @@ def _genre_ppo(s, device, prompt, model):
             prompt_len=prompt,
             completion_len=s.max_new_tokens,
             reference="copy",
+            frozen_models=(s.classifier_model,),
+            device=device,
+            optimizer="adamw",
+            attention_dropout=True,
+        )
+    )
+
+
+def _reinforce(s, device, prompt, model):
+    """Notebook 01's REINFORCE (section 4): plain PyTorch in fp32, the whole batch generated and
+    scored at once with full logits; no value head, no reference."""
+    return estimate(
+        Step(
+            "ppo",
+            model or s.policy_model,
+            batch_size=s.batch_size,
+            generation_batch=s.batch_size,
+            prompt_len=prompt,
+            completion_len=s.max_new_tokens,
+            value_head=False,
             frozen_models=(s.classifier_model,),
             device=device,
             optimizer="adamw",
@@ -214,6 +234,7 @@ def _pref_rloo(s, device, prompt, model):
 
 STEPS = {
     "sft": _sft,
+    "reinforce": _reinforce,
     "genre_ppo": _genre_ppo,
     "ppo_sft": _ppo_sft,
     "grpo": _grpo,
@@ -269,6 +290,16 @@ def notebook_estimate(
     return max(estimates, key=lambda step_estimate: step_estimate.bytes)
 
 
+def lesson_estimate(
+    section: str, settings: SimpleNamespace, device: str = "cuda"
+) -> MemoryEstimate:
+    """The largest estimate of all a lesson's training steps (01: REINFORCE and PPO; 06: three),
+    the figure under its title; ``notebook_estimate`` gives one step's."""
+    lesson = next(lesson for lesson in COURSE if lesson["section"] == section)
+    estimates = [notebook_estimate(step, settings, device) for step in lesson["memory"]]
+    return max(estimates, key=lambda step_estimate: step_estimate.bytes)
+
+
 def _halve(key: str, keep_product_with: str | None = None):
     def change(s):
         if getattr(s, key) <= 1:
@@ -303,6 +334,10 @@ OPTIONS = {
             "a smaller model: lower accuracy",
             _set(model_id="distilgpt2"),
         ),
+    ],
+    "reinforce": [
+        ("halve batch_size", "fewer texts per step: a noisier gradient", _halve("batch_size")),
+        ("max_new_tokens 24", "shorter texts to judge", _set(max_new_tokens=24)),
     ],
     "genre_ppo": [
         (
@@ -468,19 +503,49 @@ def _settings_text(changed: dict) -> str:
     )
 
 
-def will_it_fit(gpus: dict | None = None) -> list[dict]:
-    """One row per training notebook, one column per GPU class: 'yes', the changes, or 'no'."""
+# The real profiles, by card, and the settings that move a step's memory
+PROFILE_CARDS = {
+    "rtx2080ti-11gb": "11 GB profile (RTX 2080 Ti)",
+    "t4-16gb": "T4 profile (16 GB)",
+    "a100-40gb": "A100 profile (40-80 GB)",
+}
+MEMORY_SETTINGS = (
+    "precision",
+    "lora",
+    "load_in_4bit",
+    "gradient_checkpointing",
+    "batch_size",
+    "mini_batch_size",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "generation_batch_size",
+    "num_generations",
+    "reward_batch_size",
+    "dpo_batch_size",
+    "max_length",
+    "max_completion_length",
+    "max_new_tokens",
+)
+
+
+def profile_memory() -> list[dict]:
+    """One row per training step, one column per GPU profile: the estimated peak of the settings
+    that profile runs (the figure under each notebook's title, one source), and what they change
+    from the A100 profile's to fit the card."""
     rows = []
-    for section, name in SECTIONS.items():
-        row = {"notebook": name}
-        for gpu, gb in (gpus or GPU_CLASSES).items():
-            advice = recommend(gb, section)
-            if not advice.fits:
-                row[gpu] = f"no (needs ~{advice.estimate.gb:.0f} GB)"
-            elif not advice.steps:
-                row[gpu] = f"yes, full settings (~{advice.estimate.gb:.1f} GB)"
-            else:
-                row[gpu] = f"{_settings_text(advice.changed)} (~{advice.estimate.gb:.1f} GB)"
+    for step, label in SECTIONS.items():
+        section = PROFILE_SECTION[step]
+        best = vars(PROFILES["a100-40gb"].notebook(section, rehearsal=False))
+        row = {"training step": label}
+        for name, column in PROFILE_CARDS.items():
+            settings = PROFILES[name].notebook(section, rehearsal=False)
+            changed = {
+                key: value
+                for key, value in vars(settings).items()
+                if key in MEMORY_SETTINGS and best.get(key) != value
+            }
+            text = f"~{notebook_estimate(step, settings).gb:.1f} GB"
+            row[column] = text + (f" with {_settings_text(changed)}" if changed else "")
         rows.append(row)
     return rows
 

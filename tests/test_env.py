@@ -1,5 +1,7 @@
 """helpers.env: TRL API families, stack checks, devices and precision, where outputs go."""
 
+from pathlib import Path
+
 import pytest
 
 from helpers import env
@@ -177,3 +179,23 @@ def test_one_checkpoint_just_past_half_way_and_none_at_the_end(tmp_path):
     ).train()
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-3"]
     assert env.folder_gb(tmp_path) > 0 and env.folder_gb(tmp_path / "none") == 0.0
+
+
+def test_start_notebook_checks_the_stack_and_only_on_colab_mounts_drive(monkeypatch):
+    import sys
+    import time
+    import types
+
+    mounted = []
+    before = time.time()
+    assert before <= env.start_notebook("modern") <= time.time()
+    assert env.start_notebook() > 0  # 00 runs on either stack: nothing to check
+    with pytest.raises(env.WrongStackError):
+        env.start_notebook("legacy")
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setenv("RLHF_STORAGE", "set, so that monkeypatch restores it")
+    monkeypatch.delenv("RLHF_STORAGE")
+    env.start_notebook("modern")
+    assert mounted == ["/content/drive"] and env.storage_root() == Path(env.COLAB_STORAGE)

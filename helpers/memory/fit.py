@@ -54,42 +54,41 @@ def _sft(s, device, prompt, model):
     )
 
 
-def _genre_ppo(s, device, prompt, model):
-    """Notebook 01: everything fp32, TRL 0.11 generates 4 prompts at a time."""
+def _genre_step(s, device, prompt, model, **step):
+    """Notebook 01's steps: GPT-2 in fp32 with plain torch Adam, the classifier beside it."""
     return estimate(
         Step(
             "ppo",
             model or s.policy_model,
-            batch_size=s.mini_batch_size,
-            generation_batch=4,
             prompt_len=prompt,
             completion_len=s.max_new_tokens,
-            reference="copy",
             frozen_models=(s.classifier_model,),
             device=device,
             optimizer="adamw",
             attention_dropout=True,
+            **step,
         )
     )
 
 
+def _genre_ppo(s, device, prompt, model):
+    """Notebook 01's PPO: TRL 0.11 generates 4 prompts at a time, trains on mini-batches."""
+    return _genre_step(
+        s, device, prompt, model, batch_size=s.mini_batch_size, generation_batch=4, reference="copy"
+    )
+
+
 def _reinforce(s, device, prompt, model):
-    """Notebook 01's REINFORCE (section 4): plain PyTorch in fp32, the whole batch generated and
-    scored at once with full logits; no value head, no reference."""
-    return estimate(
-        Step(
-            "ppo",
-            model or s.policy_model,
-            batch_size=s.batch_size,
-            generation_batch=s.batch_size,
-            prompt_len=prompt,
-            completion_len=s.max_new_tokens,
-            value_head=False,
-            frozen_models=(s.classifier_model,),
-            device=device,
-            optimizer="adamw",
-            attention_dropout=True,
-        )
+    """Notebook 01's REINFORCE (section 4): the whole batch generated and scored at once with full
+    logits; no value head, no reference."""
+    return _genre_step(
+        s,
+        device,
+        prompt,
+        model,
+        batch_size=s.batch_size,
+        generation_batch=s.batch_size,
+        value_head=False,
     )
 
 

@@ -71,11 +71,7 @@ def test_a_stale_notebook_in_a_copied_folder_is_named_not_a_crash(tmp_path, monk
             (lessons.NOTEBOOKS_DIR / lesson["notebook"]).read_bytes()
         )
     first = notebooks / COURSE[0]["notebook"]
-    first.write_text(
-        first.read_text().replace(
-            f'@{publish.course_source()[1]}\\"', '@old\\"', 1
-        )
-    )
+    first.write_text(first.read_text().replace(f'@{publish.course_source()[1]}\\"', '@old\\"', 1))
     monkeypatch.setattr(publish, "NOTEBOOKS_DIR", notebooks)
     assert publish.publish(check=True) == [f"notebooks/{first.name}"]
 

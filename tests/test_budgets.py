@@ -16,19 +16,17 @@ WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 NOT_THE_LESSON = {"exercises", "troubleshooting", "real-run"}
 LESSON_WORDS, ALL_WORDS = 10_000, 13_500  # #26's targets over the seven notebooks
 NOTEBOOK_WORDS = {"04_grpo_heuristic_rewards.ipynb": 3_000}  # the others: 2,500
-# Within their own budget (05 and 06 cut to it in #26); the others may not grow past their count
-# of 2026-12-03, so that the total can only come down until every notebook is within budget.
+# Within their own budget (01, 02, 04, 05, 06 cut in #26); the others may not grow past their
+# count of 2026-12-03, so that the total can only come down until every notebook is within budget.
 WITHIN = (
     "00_setup_and_trl_versions.ipynb",
+    "01_genre_ppo_bert_reward.ipynb",
     "02_gsm8k_sft.ipynb",
+    "04_grpo_heuristic_rewards.ipynb",
     "05_rloo_genre_modern_trl.ipynb",
     "06_preferences_reward_model_dpo.ipynb",
 )
-CEILINGS = {
-    "01_genre_ppo_bert_reward.ipynb": 3024,
-    "03_ppo_on_sft_model.ipynb": 2689,
-    "04_grpo_heuristic_rewards.ipynb": 3889,
-}
+CEILINGS = {"03_ppo_on_sft_model.ipynb": 2689}
 
 
 def words_by_role(notebook: str) -> dict[str, int]:

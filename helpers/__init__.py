@@ -9,7 +9,8 @@ What the lessons use
     preferences  06's preference pairs, the reward model's checks and its measures
     by_hand      keeps one real batch of a trainer's run, to redo its maths by hand
     plots        training curves from a trainer's log history
-    widgets      the playground (checkpoints side by side) and the preference-labelling panel
+    widgets      the settings table, the playground (checkpoints side by side) and the
+                 preference-labelling panel
 
 Settings and runtime the lessons need
     lessons      one record per notebook: file, stack, section, inputs, memory and time shapes
@@ -23,6 +24,7 @@ Settings and runtime the lessons need
     timing       how long a notebook takes on a GPU class, from its settings
     overview     the course at a glance: each lesson's memory and time on the real profiles
     results      what a notebook leaves behind: metrics.json, and whether an RL run learned
+    resume       01 and 03's hand-written PPO loops, resumed after a disconnect as if never cut
 
 The machinery that runs, rehearses, reports and publishes the course is the ``course_tools``
 package, which imports this one and is never imported by it or by a notebook.

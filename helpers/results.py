@@ -5,17 +5,21 @@ and the one measure of whether an RL run learned.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 
-def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
-    """Write ``metrics.json`` atomically (a reader never sees half a file).
+def write_metrics(
+    output_dir: str | Path, metrics: dict | None = None, started: float | None = None, **fields
+) -> Path:
+    """Write ``metrics.json`` atomically (a reader never sees half a file): ``metrics`` and
+    ``fields`` together, with ``wall_seconds`` since ``started`` (a ``time.time()``) if given.
 
-    >>> write_metrics(
-    ...     "outputs/02_gsm8k_sft",
-    ...     {"notebook": "02_gsm8k_sft", "profile": "tiny", "wall_seconds": 41.2},
-    ... )
+    >>> write_metrics("outputs/02_gsm8k_sft", notebook="02_gsm8k_sft", profile="tiny", started=t0)
     """
+    metrics = {**(metrics or {}), **fields}
+    if started is not None:
+        metrics["wall_seconds"] = round(time.time() - started, 1)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "metrics.json"

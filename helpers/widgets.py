@@ -1,8 +1,10 @@
-"""A playground: one prompt, completions from several checkpoints side by side, with their scores.
+"""What a notebook shows beside its lesson: the settings it talks about (``show_settings``, the
+rest folded away), and a playground: one prompt, completions from several checkpoints side by side,
+with their scores.
 
     folders = {"base": base_folder, "PPO": policy_folder}
     playground = Playground(folders, scorers={"P(scifi)": genre_reward})
-    playground.panel()          # in a notebook: type a prompt or pick a problem, press "Generate"
+    playground.show("The ship")  # one comparison, then the panel: type a prompt or pick a problem
 
 Checkpoints are folders, hub ids (as a real profile names its models), or already loaded ``(model,
 tokenizer)`` pairs. Scorers follow TRL's reward convention, ``f(completions, prompts=...,
@@ -32,6 +34,36 @@ def html_table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+class SettingsTable:
+    """The settings a lesson talks about, in a table; every other setting one click away."""
+
+    def __init__(self, settings, keys: tuple[str, ...]):
+        values = vars(settings)
+        missing = [key for key in keys if key not in values]
+        if missing:
+            raise KeyError(f"No setting {missing} in this profile; it has {sorted(values)}.")
+        self.shown = {key: values[key] for key in keys}
+        self.rest = {key: value for key, value in values.items() if key not in self.shown}
+
+    def _repr_html_(self) -> str:
+        rest = html_table(["setting", "value"], [[k, v] for k, v in self.rest.items()])
+        return (
+            html_table(["setting", "value"], [[k, v] for k, v in self.shown.items()])
+            + f"<details><summary>the other {len(self.rest)} settings</summary>{rest}</details>"
+        )
+
+    def __repr__(self) -> str:
+        width = max(map(len, self.shown), default=0)
+        lines = [f"{key:<{width}}  {value}" for key, value in self.shown.items()]
+        return "\n".join([*lines, f"(and {len(self.rest)} more: {', '.join(self.rest)})"])
+
+
+def show_settings(settings, *keys: str) -> SettingsTable:
+    """The settings a lesson talks about (``keys``), the rest folded away: ``show_settings(settings,
+    "learning_rate", "beta")`` as a cell's last line."""
+    return SettingsTable(settings, keys)
 
 
 class Playground:
@@ -131,6 +163,14 @@ class Playground:
                 row["correct"] = "✓" if is_correct(completion, answer) else "✗"
             rows.append(row)
         return rows
+
+    def show(self, prompt: str, answer: str | None = None, **generation):
+        """One comparison as a table (``compare``'s arguments), then the panel to try your own."""
+        from IPython.display import HTML, display
+
+        rows = self.compare(prompt, answer, **generation)
+        display(HTML(html_table(list(rows[0]), [list(row.values()) for row in rows])))
+        return self.panel()
 
     def panel(self):
         """The ipywidgets panel: prompt box (or problem picker), sliders, a button and the results

@@ -1,6 +1,7 @@
 """course_tools.runner: the runner names failures, keeps going, and never leaves half a result."""
 
 import json
+import time
 
 import nbformat
 import pytest
@@ -243,3 +244,10 @@ def test_two_jobs_run_independent_notebooks_side_by_side_and_wait_for_inputs(
     assert times["d_reads_b"]["start"] >= times["b_works"]["end"]
     with pytest.raises(ValueError, match="jobs=0"):
         runner.run_course("tiny", fake_course, jobs=0)
+
+
+def test_write_metrics_takes_fields_and_times_the_notebook_from_its_start(tmp_path):
+    write_metrics(tmp_path, {"notebook": "x"}, started=time.time() - 3, profile="tiny")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["notebook"] == "x" and metrics["profile"] == "tiny"
+    assert 3 <= metrics["wall_seconds"] < 60

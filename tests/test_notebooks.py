@@ -2,9 +2,13 @@
 need."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import nbformat
+import psutil
 import pytest
 
 from helpers.lessons import COURSE, NOTEBOOKS_DIR
@@ -377,6 +381,44 @@ def test_notebook_01_unknown_genre_lists_the_known_ones(tmp_path):
         and "['scifi', 'romance', 'horror']" in caught.value.evalue
     )
     assert not (tmp_path / "genre_classifier").exists()  # stopped before the classifier trained
+
+
+def test_notebook_01_resumes_its_ppo_loop_after_a_disconnect_as_if_never_cut(
+    genre_run, seed, tmp_path
+):
+    """A real disconnect: the kernel is killed once the loop's half-way checkpoint exists. Run again
+    from the top, the notebook goes on from the checkpoint to the uninterrupted run's steps."""
+    if seed != SEEDS[-1]:  # the last seed's worker has no contrast or LoRA run: it has the time
+        pytest.skip("one seed shows it")
+    notebook = "01_genre_ppo_bert_reward.ipynb"
+    folder = REPO / "notebooks"
+    command = [sys.executable, "-m", "papermill", str(folder / notebook), str(tmp_path / notebook),
+               "-k", "rlhf-legacy", "--cwd", str(folder), "-p", "profile", "tiny",
+               "-p", "output_dir", str(tmp_path), "-p", "seed", str(seed)]  # fmt: skip
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "RLHF_HEADLESS": "1"}
+    cut = subprocess.Popen(command, env=env, **quiet)
+    deadline = time.time() + 900
+    while (
+        not (tmp_path / "ppo_checkpoint.pt").exists()
+        and cut.poll() is None
+        and time.time() < deadline
+    ):
+        time.sleep(0.2)
+    processes = [*psutil.Process(cut.pid).children(recursive=True), psutil.Process(cut.pid)]
+    for process in processes:  # papermill and its kernel, mid-loop
+        process.kill()
+    psutil.wait_procs(processes, timeout=30)
+    assert (tmp_path / "ppo_checkpoint.pt").exists() and not (tmp_path / "metrics.json").exists()
+    run_notebook(notebook, "rlhf-legacy", tmp_path, seed=seed)
+    outputs = json.dumps(nbformat.read(tmp_path / notebook, as_version=4).cells)
+    assert "Resuming after step 29" in outputs  # the checkpoint of step ppo_steps // 2 - 1
+    resumed = json.loads((tmp_path / "ppo_history.json").read_text())
+    through = json.loads((genre_run[0] / "ppo_history.json").read_text())
+    assert [h["step"] for h in resumed] == [h["step"] for h in through]
+    for mine, theirs in zip(resumed, through):  # the same rewards, KL, losses, step by step
+        assert mine == pytest.approx(theirs, abs=1e-6), mine["step"]
+    assert not (tmp_path / "ppo_checkpoint.pt").exists()  # deleted once the loop is over
 
 
 def test_legacy_notebook_stops_on_the_modern_stack_with_the_install_command(tmp_path):

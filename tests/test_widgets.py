@@ -1,9 +1,11 @@
 """helpers.widgets: the playground's callbacks, run headless on tiny checkpoints."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from helpers.tiny import build
-from helpers.widgets import Playground
+from helpers.widgets import Playground, show_settings
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +102,26 @@ def test_a_folder_loads_in_the_dtype_asked_for_not_the_dtype_it_was_saved_in(tmp
         Playground({"saved": tmp_path}, dtype=torch.float16).models["saved"][0].dtype
         == torch.float16
     )
+
+
+def test_show_displays_one_comparison_then_returns_the_panel(playground, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    panel = playground.show("The ship", temperature=1.0, max_new_tokens=4, seed=3)
+    table = shown[0].data
+    assert table.count("<tr>") == 3 and "base" in table and "small" in table
+    assert panel.children[-1].value == ""  # the panel waits for its own prompt
+
+
+def test_the_settings_table_shows_the_lessons_values_and_folds_the_rest():
+    settings = SimpleNamespace(beta=0.04, learning_rate=1e-5, seed_text="a<b", steps=8)
+    table = show_settings(settings, "beta", "steps")
+    html = table._repr_html_()
+    shown, folded = html.split("<details>")
+    assert "beta" in shown and "steps" in shown and "learning_rate" not in shown
+    assert "the other 2 settings" in folded and "a&lt;b" in folded  # escaped
+    assert repr(table).splitlines()[-1] == "(and 2 more: learning_rate, seed_text)"
+    with pytest.raises(KeyError, match="No setting \\['betta'\\]"):
+        show_settings(settings, "betta")
